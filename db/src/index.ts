@@ -1,0 +1,3 @@
+export * from './connection';
+export * from './embedded';
+export * from './migrator';

@@ -1,0 +1,59 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
+
+/** Migration files are named `YYYYMMDDhhmm_what_it_does.ts` (or `.js` once compiled). */
+const MIGRATION_FILE = /^\d{12}_[a-z0-9_]+\.(ts|js)$/;
+const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
+
+interface MigrationModule {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Lists migrations by their file stem, so the recorded names are the same whether they run from
+ * TypeScript sources (development, tests) or compiled JavaScript (container images).
+ */
+class FolderMigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    return readdirSync(MIGRATIONS_DIR)
+      .filter((file) => MIGRATION_FILE.test(file))
+      .map((file) => file.replace(/\.(ts|js)$/, ''))
+      .sort();
+  }
+
+  getMigrationName(name: string): string {
+    return name;
+  }
+
+  async getMigration(name: string): Promise<MigrationModule> {
+    return require(path.join(MIGRATIONS_DIR, name)) as MigrationModule;
+  }
+}
+
+const config = (): Knex.MigratorConfig => ({
+  migrationSource: new FolderMigrationSource(),
+  tableName: 'knex_migrations',
+  // knex takes a lock row in `knex_migrations_lock`, so replicas that start at once run each migration once.
+  disableMigrationsListValidation: false,
+});
+
+export async function migrateLatest(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest(config())) as [number, string[]];
+  return applied;
+}
+
+export async function migrateDown(db: Knex): Promise<string[]> {
+  const [, reverted] = (await db.migrate.down(config())) as [number, string[]];
+  return reverted;
+}
+
+export async function migrateRollbackAll(db: Knex): Promise<string[]> {
+  const [, reverted] = (await db.migrate.rollback(config(), true)) as [number, string[]];
+  return reverted;
+}
+
+export async function listMigrations(): Promise<string[]> {
+  return new FolderMigrationSource().getMigrations();
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from './logger';
+import type { ServiceMetrics } from './metrics';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts a caller's request id when it is harmless to log and echo; otherwise makes one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && SAFE_REQUEST_ID.test(value) ? value : randomUUID();
+}
+
+export type ReadinessCheck = () => Promise<boolean>;
+
+export interface BaseAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Dependencies that must answer before the service takes traffic (`/readyz`). */
+  ready: ReadinessCheck;
+  /** Set while shutting down, so `/readyz` turns false and load balancers stop sending work. */
+  isDraining?: () => boolean;
+  /** Only in development: Apollo's landing page loads its IDE from a CDN, which the default CSP forbids. */
+  allowIdeAssets?: boolean;
+}
+
+/**
+ * The Express app every service starts from: security headers, request ids, access logs,
+ * latency metrics, and the ops endpoints (`/healthz`, `/readyz`, `/metrics`).
+ */
+export function createBaseApp(options: BaseAppOptions): Express {
+  const { logger, metrics } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: options.allowIdeAssets ? false : undefined,
+      crossOriginEmbedderPolicy: false,
+      // Signed image URLs are meant to be embedded by web apps on other origins.
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+    req.headers[REQUEST_ID_HEADER] = id;
+    res.setHeader(REQUEST_ID_HEADER, id);
+    const stopTimer = metrics.httpDuration.startTimer();
+    res.once('finish', () => {
+      stopTimer({ method: req.method, route: routeLabel(req), status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => String(req.headers[REQUEST_ID_HEADER]),
+      autoLogging: {
+        ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { method: string; url: string; id: string }) => ({
+          id: req.id,
+          method: req.method,
+          // Signed URLs carry their signature in the query string: log the path only.
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const draining = options.isDraining?.() ?? false;
+    const ready = !draining && (await options.ready().catch(() => false));
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : draining ? 'draining' : 'unavailable' });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.end(await metrics.registry.metrics());
+  });
+
+  return app;
+}
+
+function routeLabel(req: Request): string {
+  const path = req.path;
+  if (path.startsWith('/images/')) return '/images/*';
+  if (path === '/graphql' || path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path.startsWith('/.well-known/')) return path;
+  return 'other';
+}

@@ -1,0 +1,74 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger';
+
+export function listen(server: Server, port: number, host?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export interface ShutdownOptions {
+  server: Server;
+  logger: Logger;
+  /** How long in-flight requests get to finish before their connections are cut. */
+  drainMs: number;
+  /** Runs after HTTP has closed: release pools and other resources here. */
+  onClosed: () => Promise<void>;
+  /** Called as soon as shutdown begins (readiness turns false). */
+  onDraining?: () => void;
+}
+
+/**
+ * Stops taking connections, lets in-flight requests finish (up to `drainMs`), then closes
+ * resources. HTTP closes first so no request is cut off from a pool that is already gone.
+ */
+export async function shutdownGracefully(options: ShutdownOptions): Promise<void> {
+  const { server, logger, drainMs } = options;
+  options.onDraining?.();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections with no request in flight would otherwise hold close() open.
+  server.closeIdleConnections();
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), drainMs);
+  });
+  const outcome = await Promise.race([closed.then(() => 'drained' as const), timedOut]);
+  clearInterval(idleSweep);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.warn({ drainMs }, 'drain time over, closing remaining connections');
+    server.closeAllConnections();
+  }
+  await options.onClosed();
+}
+
+/**
+ * Traps SIGTERM and SIGINT once for the process. A second signal while draining is ignored:
+ * Kubernetes sends SIGKILL after the grace period anyway.
+ */
+export function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
+  let started = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (started) return;
+    started = true;
+    logger.info({ signal }, 'shutting down');
+    shutdown().then(
+      () => {
+        logger.info('shut down cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -1,0 +1,129 @@
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+
+/** The only algorithm this system signs with. Verifiers pin it: `alg` in a token header is never trusted. */
+export const ACCESS_TOKEN_ALGORITHM = 'ES256' as const;
+
+export interface AccessTokenClaims {
+  sub: string;
+  iss: string;
+  aud: string;
+  iat: number;
+  exp: number;
+}
+
+export interface Jwk extends JsonWebKey {
+  kid?: string;
+  alg?: string;
+  use?: string;
+}
+
+export interface TokenVerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Where to fetch the signer's public keys; used when `keys` does not hold the token's `kid`. */
+  jwksUrl?: string;
+  /** Public keys known up front (configured, or handed over in-process). */
+  keys?: Jwk[];
+  /** Minimum pause between two JWKS fetches triggered by an unknown `kid`, so forged kids cannot make us hammer the signer. */
+  refetchCooldownMs?: number;
+  fetchTimeoutMs?: number;
+  clockToleranceSec?: number;
+}
+
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+/**
+ * Verifies access tokens against the auth service's public keys. Keys are parsed into KeyObjects
+ * once and cached by `kid`, because parsing a PEM or JWK on every request costs far more than the
+ * ECDSA verification itself.
+ */
+export class TokenVerifier {
+  private readonly keys = new Map<string, KeyObject>();
+  private lastFetchAt = 0;
+  private inflightFetch: Promise<void> | undefined;
+
+  constructor(private readonly options: TokenVerifierOptions) {
+    for (const jwk of options.keys ?? []) this.addKey(jwk);
+  }
+
+  async verify(token: string): Promise<AccessTokenClaims> {
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload === 'string') throw new InvalidTokenError('Malformed token');
+    const kid = decoded.header.kid;
+    if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128) {
+      throw new InvalidTokenError('Token has no usable key id');
+    }
+    const key = this.keys.get(kid) ?? (await this.fetchKey(kid));
+    if (!key) throw new InvalidTokenError('Token signed with an unknown key');
+    try {
+      const claims = jwt.verify(token, key, {
+        algorithms: [ACCESS_TOKEN_ALGORITHM],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        clockTolerance: this.options.clockToleranceSec ?? 5,
+      });
+      if (typeof claims === 'string' || typeof claims.sub !== 'string' || claims.sub.length === 0) {
+        throw new InvalidTokenError('Token has no subject');
+      }
+      return claims as AccessTokenClaims;
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw error;
+      const expired = error instanceof jwt.TokenExpiredError;
+      throw new InvalidTokenError(expired ? 'Token expired' : 'Invalid token');
+    }
+  }
+
+  /** Whether the verifier holds at least one key, i.e. can verify anything at all. */
+  get hasKeys(): boolean {
+    return this.keys.size > 0;
+  }
+
+  /** Loads the JWKS now (at start-up, so the first request does not pay for it). Failures are reported, not thrown. */
+  async refresh(): Promise<boolean> {
+    if (!this.options.jwksUrl) return this.hasKeys;
+    this.inflightFetch ??= this.loadJwks().finally(() => {
+      this.inflightFetch = undefined;
+    });
+    try {
+      await this.inflightFetch;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async fetchKey(kid: string): Promise<KeyObject | undefined> {
+    const cooldown = this.options.refetchCooldownMs ?? 30_000;
+    if (!this.options.jwksUrl || Date.now() - this.lastFetchAt < cooldown) return undefined;
+    await this.refresh();
+    return this.keys.get(kid);
+  }
+
+  private async loadJwks(): Promise<void> {
+    this.lastFetchAt = Date.now();
+    const response = await fetch(this.options.jwksUrl!, {
+      signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 3000),
+    });
+    if (!response.ok) throw new Error(`JWKS fetch failed with HTTP ${response.status}`);
+    const body = (await response.json()) as { keys?: Jwk[] };
+    for (const jwk of body.keys ?? []) this.addKey(jwk);
+  }
+
+  private addKey(jwk: Jwk): void {
+    if (!jwk.kid || jwk.kty !== 'EC' || jwk.crv !== 'P-256') return;
+    if (jwk.alg && jwk.alg !== ACCESS_TOKEN_ALGORITHM) return;
+    const { d: _private, ...publicPart } = jwk;
+    this.keys.set(jwk.kid, createPublicKey({ key: publicPart, format: 'jwk' }));
+  }
+}
+
+/** Pulls the token out of an `Authorization: Bearer <token>` header; anything else is no token. */
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/.exec(value.trim());
+  return match?.[1];
+}
