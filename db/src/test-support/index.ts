@@ -4,3 +4,5 @@ export function testDatabaseUrl(): string {
   if (!url) throw new Error('IMAGEHUB_TEST_DB_URL is not set: run tests through jest (npm test)');
   return url;
 }
+
+export { createScratchDatabase } from './scratch-database';
