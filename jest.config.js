@@ -16,7 +16,8 @@ module.exports = {
     '<rootDir>/{service-kit,db,subgraph-auth,subgraph-image,gateway,loadtest}/src/**/*.test.ts',
     '<rootDir>/{k8s,scripts,test}/**/*.test.ts',
   ],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // The fault suite stops Postgres and kills services: it has its own run (`npm run test:faults`).
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/faults/'],
   transform: { '^.+\\.ts$': swc },
   globalSetup: '<rootDir>/db/src/test-support/global-setup.ts',
   globalTeardown: '<rootDir>/db/src/test-support/global-teardown.ts',
