@@ -1,0 +1,34 @@
+/**
+ * `npm run schema:check [-- --base <git ref>]`: the offline counterpart of `rover subgraph check`.
+ * Composes the API schema at the base ref (default HEAD~1) and in the working tree, lists the
+ * changes, and exits 1 on breaking ones. No base (first commit, shallow clone) is reported and passes.
+ */
+import { readWorkingTreeSdl } from '../supergraph/compose';
+import { checkSchemaChange, formatReport, readSdlAtRef } from '../supergraph/schema-check';
+
+async function main(argv: string[]): Promise<number> {
+  const baseIndex = argv.indexOf('--base');
+  const base = baseIndex >= 0 ? argv[baseIndex + 1] : 'HEAD~1';
+  if (!base) {
+    console.error('--base needs a git ref');
+    return 2;
+  }
+  const atBase = readSdlAtRef(base);
+  try {
+    const report = await checkSchemaChange('sdl' in atBase ? atBase.sdl : undefined, readWorkingTreeSdl());
+    if ('missing' in atBase) report.noBase = atBase.missing;
+    console.log(formatReport(report, base));
+    if (report.breaking.length > 0) {
+      console.error(`\n${report.breaking.length} breaking change(s): failing.`);
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
