@@ -1,0 +1,115 @@
+import { createServer, type Server } from 'node:http';
+import { createBaseApp, requestIdFrom } from './http';
+import { listen, shutdownGracefully } from './lifecycle';
+import { createLogger } from './logger';
+import { createMetrics } from './metrics';
+
+const logger = createLogger('test', 'silent');
+
+async function start(ready: () => Promise<boolean>, extra?: (app: ReturnType<typeof createBaseApp>) => void) {
+  let draining = false;
+  const app = createBaseApp({ logger, metrics: createMetrics('test'), ready, isDraining: () => draining });
+  extra?.(app);
+  const server = createServer(app);
+  const port = await listen(server, 0);
+  return { server, base: `http://127.0.0.1:${port}`, drain: () => (draining = true) };
+}
+
+describe('createBaseApp', () => {
+  let server: Server | undefined;
+  afterEach(() => server?.close());
+
+  it('answers /healthz without checking dependencies and /readyz from the check', async () => {
+    let dbUp = false;
+    const running = await start(async () => dbUp);
+    server = running.server;
+    expect((await fetch(`${running.base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${running.base}/readyz`)).status).toBe(503);
+    dbUp = true;
+    expect((await fetch(`${running.base}/readyz`)).status).toBe(200);
+    running.drain();
+    const draining = await fetch(`${running.base}/readyz`);
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toEqual({ status: 'draining' });
+  });
+
+  it('turns a throwing readiness check into 503, not a crash', async () => {
+    const running = await start(async () => {
+      throw new Error('db down');
+    });
+    server = running.server;
+    expect((await fetch(`${running.base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${running.base}/healthz`)).status).toBe(200);
+  });
+
+  it('echoes a safe x-request-id, replaces an unsafe one, and sets security headers', async () => {
+    const running = await start(async () => true);
+    server = running.server;
+    const kept = await fetch(`${running.base}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(kept.headers.get('x-request-id')).toBe('abc-123');
+    const replaced = await fetch(`${running.base}/healthz`, {
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(kept.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(kept.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('serves Prometheus metrics including request latency', async () => {
+    const running = await start(async () => true);
+    server = running.server;
+    await fetch(`${running.base}/healthz`);
+    const body = await (await fetch(`${running.base}/metrics`)).text();
+    expect(body).toContain('http_request_duration_seconds_bucket');
+    expect(body).toContain('route="/healthz"');
+    expect(body).toContain('process_resident_memory_bytes');
+  });
+});
+
+describe('requestIdFrom', () => {
+  it('keeps ids made of safe characters only', () => {
+    expect(requestIdFrom('req.1:2_3-4')).toBe('req.1:2_3-4');
+    expect(requestIdFrom('x'.repeat(129))).not.toBe('x'.repeat(129));
+    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('shutdownGracefully', () => {
+  it('lets an in-flight request finish, refuses new connections, then runs onClosed', async () => {
+    const events: string[] = [];
+    const running = await start(
+      async () => true,
+      (app) =>
+        app.get('/slow', (_req, res) => {
+          setTimeout(() => res.send('done'), 300);
+        }),
+    );
+    const inflight = fetch(`${running.base}/slow`).then((r) => r.text());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const shutdown = shutdownGracefully({
+      server: running.server,
+      logger,
+      drainMs: 5_000,
+      onDraining: () => events.push('draining'),
+      onClosed: async () => {
+        events.push('closed');
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(fetch(`${running.base}/healthz`)).rejects.toThrow();
+    expect(await inflight).toBe('done');
+    await shutdown;
+    expect(events).toEqual(['draining', 'closed']);
+  });
+
+  it('cuts connections that outlive the drain time', async () => {
+    const running = await start(
+      async () => true,
+      (app) => app.get('/never', () => {}),
+    );
+    const hanging = fetch(`${running.base}/never`).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await shutdownGracefully({ server: running.server, logger, drainMs: 200, onClosed: async () => {} });
+    expect(await hanging).toHaveProperty('message', 'fetch failed');
+  });
+});

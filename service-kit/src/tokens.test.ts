@@ -1,0 +1,140 @@
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import jwt from 'jsonwebtoken';
+import { bearerToken, InvalidTokenError, type Jwk, TokenVerifier } from './tokens';
+
+const ISSUER = 'imagehub-auth';
+const AUDIENCE = 'imagehub';
+
+function keyPair(kid: string): { privateKey: KeyObject; publicKey: KeyObject; jwk: Jwk } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    privateKey,
+    publicKey,
+    jwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' },
+  };
+}
+
+const signer = keyPair('key-1');
+const sign = (claims: object = {}, options: jwt.SignOptions = {}) =>
+  jwt.sign({ sub: 'user-1', ...claims }, signer.privateKey, {
+    algorithm: 'ES256',
+    keyid: 'key-1',
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    expiresIn: 60,
+    ...options,
+  });
+
+const verifier = () => new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: [signer.jwk] });
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+describe('TokenVerifier', () => {
+  it('accepts a token signed with a known key and returns its claims', async () => {
+    const claims = await verifier().verify(sign());
+    expect(claims).toMatchObject({ sub: 'user-1', iss: ISSUER, aud: AUDIENCE });
+  });
+
+  it.each([
+    ['an expired token', () => sign({}, { expiresIn: -60 })],
+    ['a wrong audience', () => sign({}, { audience: 'someone-else' })],
+    ['a wrong issuer', () => sign({}, { issuer: 'evil' })],
+    ['an unknown key id', () => sign({}, { keyid: 'key-2' })],
+    [
+      'no subject',
+      () =>
+        jwt.sign({}, signer.privateKey, {
+          algorithm: 'ES256',
+          keyid: 'key-1',
+          issuer: ISSUER,
+          audience: AUDIENCE,
+        }),
+    ],
+    ['garbage', () => 'not.a.token'],
+    [
+      'alg none',
+      () =>
+        `${base64url({ alg: 'none', typ: 'JWT', kid: 'key-1' })}.${base64url({ sub: 'user-1', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })}.`,
+    ],
+    [
+      'HS256 signed with the public key (algorithm confusion)',
+      () => {
+        const pem = signer.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+        const header = base64url({ alg: 'HS256', typ: 'JWT', kid: 'key-1' });
+        const payload = base64url({
+          sub: 'user-1',
+          iss: ISSUER,
+          aud: AUDIENCE,
+          exp: Math.floor(Date.now() / 1000) + 60,
+        });
+        const mac = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
+        return `${header}.${payload}.${mac}`;
+      },
+    ],
+    [
+      'a tampered payload',
+      () => {
+        const [header, , signature] = sign().split('.');
+        return `${header}.${base64url({ sub: 'admin', iss: ISSUER, aud: AUDIENCE, exp: 9_999_999_999 })}.${signature}`;
+      },
+    ],
+    [
+      'a token signed by another key with the same kid',
+      () =>
+        jwt.sign({ sub: 'user-1' }, keyPair('key-1').privateKey, {
+          algorithm: 'ES256',
+          keyid: 'key-1',
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          expiresIn: 60,
+        }),
+    ],
+  ])('rejects %s', async (_label, make) => {
+    await expect(verifier().verify(make())).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('fetches the JWKS for an unknown kid, once per cooldown', async () => {
+    let fetches = 0;
+    const jwksServer = createServer((_req, res) => {
+      fetches++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [signer.jwk] }));
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    const { port } = jwksServer.address() as AddressInfo;
+    try {
+      const remote = new TokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        refetchCooldownMs: 60_000,
+      });
+      expect(remote.hasKeys).toBe(false);
+      await expect(remote.verify(sign())).resolves.toMatchObject({ sub: 'user-1' });
+      await expect(remote.verify(sign({}, { keyid: 'forged-kid' }))).rejects.toBeInstanceOf(
+        InvalidTokenError,
+      );
+      await expect(remote.verify(sign({}, { keyid: 'another-forged-kid' }))).rejects.toBeInstanceOf(
+        InvalidTokenError,
+      );
+      expect(fetches).toBe(1);
+    } finally {
+      jwksServer.close();
+    }
+  });
+});
+
+describe('bearerToken', () => {
+  it('takes the token from a Bearer header and nothing else', () => {
+    expect(bearerToken('Bearer a.b.c')).toBe('a.b.c');
+    expect(bearerToken(['Bearer a.b.c'])).toBe('a.b.c');
+    expect(bearerToken('bearer a.b.c')).toBeUndefined();
+    expect(bearerToken('Basic dXNlcjpwYXNz')).toBeUndefined();
+    expect(bearerToken('Bearer a.b.c extra')).toBeUndefined();
+    expect(bearerToken(undefined)).toBeUndefined();
+  });
+});
