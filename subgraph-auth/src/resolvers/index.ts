@@ -1,0 +1,6 @@
+import { DateTime } from './DateTime';
+import { Mutation } from './Mutation';
+import { Query } from './Query';
+import { User } from './User';
+
+export const resolvers = { DateTime, Query, Mutation, User };

@@ -1,0 +1,75 @@
+import type { Knex } from '@imagehub/db';
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: Date;
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  created_at: Date;
+}
+
+const USER_COLUMNS = ['id', 'email', 'name', 'created_at'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EMAIL_UNIQUE_INDEX = 'users_email_lower_key';
+
+export class DuplicateEmailError extends Error {
+  override name = 'DuplicateEmailError';
+}
+
+const toUser = (row: UserRow): User => ({
+  id: row.id,
+  email: row.email,
+  name: row.name,
+  createdAt: row.created_at,
+});
+
+export class UserStore {
+  constructor(private readonly db: Knex) {}
+
+  async findCredentialsByEmail(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
+    const row = await this.db<UserRow & { password_hash: string }>('auth.users')
+      .select([...USER_COLUMNS, 'password_hash'])
+      .whereRaw('lower(email) = ?', [email.toLowerCase()])
+      .first();
+    return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  async emailTaken(email: string): Promise<boolean> {
+    const row = await this.db('auth.users')
+      .select('id')
+      .whereRaw('lower(email) = ?', [email.toLowerCase()])
+      .first();
+    return row !== undefined;
+  }
+
+  /** One query for any number of ids; ids that are not UUIDs cannot exist and are never sent to Postgres. */
+  async findByIds(ids: readonly string[]): Promise<User[]> {
+    const valid = [...new Set(ids.filter((id) => UUID.test(id)))];
+    if (valid.length === 0) return [];
+    const rows: UserRow[] = await this.db('auth.users').select(USER_COLUMNS).whereIn('id', valid);
+    return rows.map(toUser);
+  }
+
+  async create(
+    input: { email: string; name: string; passwordHash: string },
+    trx: Knex.Transaction,
+  ): Promise<User> {
+    try {
+      const [row]: UserRow[] = await trx('auth.users')
+        .insert({ email: input.email, name: input.name, password_hash: input.passwordHash })
+        .returning(USER_COLUMNS);
+      return toUser(row!);
+    } catch (error) {
+      // Two registrations racing past the pre-check meet here, at the unique index.
+      const pg = error as { code?: string; constraint?: string };
+      if (pg.code === '23505' && pg.constraint === EMAIL_UNIQUE_INDEX) throw new DuplicateEmailError();
+      throw error;
+    }
+  }
+}
