@@ -2,12 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { type GraphQLSchema, parse } from 'graphql';
+import { REPO_ROOT } from './paths';
 
-/** The repository root, found from this file so the tools work from any working directory. */
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
-
-/** Where the committed supergraph lives; the gateway loads it at start instead of introspecting. */
-export const SUPERGRAPH_PATH = path.join(REPO_ROOT, 'gateway/supergraph.graphql');
+export { REPO_ROOT, SUPERGRAPH_PATH } from './paths';
 
 export interface SubgraphSource {
   name: string;

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { createBaseApp, createLogger, ErrorCode, type Logger, metricsPlugin } from '@imagehub/service-kit';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { Pool } from 'undici';
+import type { Config } from './config';
+import { corsFor } from './http/cors';
+import { imageProxy } from './http/image-proxy';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics';
+import { subgraphReady } from './readiness';
+import { contextFromRequest, type GatewayContext } from './subgraphs/context';
+import { SubgraphDataSource } from './subgraphs/data-source';
+import { SUPERGRAPH_PATH } from './supergraph/paths';
+import { multipartUploads } from './uploads/multipart';
+
+export interface ServerOverrides {
+  logger?: Logger;
+  /** Supergraph SDL to serve instead of the committed gateway/supergraph.graphql. */
+  supergraphSdl?: string;
+}
+
+export interface GatewayServer {
+  app: Express;
+  httpServer: http.Server;
+  metrics: GatewayMetrics;
+  /** Marks the gateway as draining: `/readyz` turns 503 so load balancers stop sending work. */
+  drain(): void;
+  close(): Promise<void>;
+}
+
+const SUBGRAPH_NAMES = ['auth', 'image'] as const;
+
+/** What the IDE opens with in development: the first step of the journey, and where the token goes. */
+const SANDBOX_DOCUMENT = `# 1. Run Register (or Login), 2. copy accessToken into the Authorization header below, 3. run Me.
+mutation Register {
+  register(name: "Ada", email: "ada@example.com", password: "correct horse battery staple") {
+    accessToken
+    refreshToken
+    user { id name email }
+  }
+}
+
+query Me {
+  me { id name email images(first: 20) { totalCount edges { node { id filename url thumbnailUrl } } } }
+}
+`;
+
+export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<GatewayServer> {
+  const logger = overrides.logger ?? createLogger('gateway', config.LOG_LEVEL);
+  const metrics = createGatewayMetrics();
+  const pools = Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [
+      name,
+      new Pool(new URL(config.subgraphs[name]).origin, {
+        connections: config.SUBGRAPH_CONNECTIONS,
+        // Reuse sockets across requests; undici also honours the subgraph's own Keep-Alive hint.
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 60_000,
+        connect: { timeout: 2_000 },
+      }),
+    ]),
+  ) as Record<(typeof SUBGRAPH_NAMES)[number], Pool>;
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: overrides.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8'),
+    logger,
+    buildService: ({ name }) => {
+      if (name !== 'auth' && name !== 'image')
+        throw new Error(`The supergraph names an unknown subgraph "${name}"`);
+      return new SubgraphDataSource({
+        name,
+        url: config.subgraphs[name],
+        pool: pools[name],
+        metrics,
+        logger,
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
+      });
+    },
+  });
+
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.MAX_QUERY_DEPTH },
+    maxAliases: { n: config.MAX_ALIASES },
+    maxTokens: { n: config.MAX_TOKENS },
+    maxDirectives: { n: config.MAX_DIRECTIVES },
+    costLimit: { maxCost: config.MAX_COST },
+    // Suggestions help while writing queries; in production they help someone mapping the schema.
+    blockFieldSuggestion: { enabled: config.production },
+  }).protect();
+
+  const plugins: ApolloServerPlugin<GatewayContext>[] = [
+    ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+    metricsPlugin(metrics) as ApolloServerPlugin<GatewayContext>,
+    ApolloServerPluginCacheControlDisabled(),
+    ApolloServerPluginUsageReportingDisabled(),
+    config.production
+      ? ApolloServerPluginLandingPageDisabled()
+      : ApolloServerPluginLandingPageLocalDefault({
+          document: SANDBOX_DOCUMENT,
+          headers: { Authorization: 'Bearer <accessToken from register or login>' },
+          includeCookies: false,
+        }),
+  ];
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger,
+    plugins,
+    validationRules: armor.validationRules,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: !config.production,
+    formatError: (formatted) => {
+      // Unexpected failures keep their details in the log, not in a production response.
+      if (config.production && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
+        return { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+      }
+      return formatted;
+    },
+  });
+  await apollo.start();
+  let supergraphLoaded = true;
+  let draining = false;
+
+  const app = createBaseApp({
+    logger,
+    metrics,
+    isDraining: () => draining,
+    allowIdeAssets: !config.production,
+    ready: async () => {
+      if (!supergraphLoaded) return false;
+      const answers = await Promise.all(
+        SUBGRAPH_NAMES.map((name) => subgraphReady(pools[name], config.READY_CHECK_TIMEOUT_MS)),
+      );
+      return answers.every(Boolean);
+    },
+  });
+  app.use(corsFor(config.CORS_ORIGINS));
+  app.get(
+    '/images/*path',
+    imageProxy({ pool: pools.image, metrics, logger, timeoutMs: config.SUBGRAPH_TIMEOUT_MS }),
+  );
+  app.use(
+    '/graphql',
+    multipartUploads({
+      maxFileBytes: config.MAX_UPLOAD_BYTES,
+      maxFieldBytes: config.MAX_JSON_BODY_BYTES,
+      onUploadBytes: (bytes) => metrics.uploadBytes.inc(bytes),
+      onRefused: () => metrics.uploads.inc({ outcome: 'refused' }),
+    }),
+    express.json({ limit: config.MAX_JSON_BODY_BYTES }),
+    (req: Request, _res: Response, next: NextFunction) => {
+      // Express 5 leaves req.body unset on GET; Apollo's integration insists it exists.
+      if (!('body' in req) || req.body === undefined) req.body = {};
+      next();
+    },
+    expressMiddleware(apollo, { context: async ({ req, res }) => contextFromRequest(req, res) }),
+  );
+  app.use(requestErrorHandler(logger));
+
+  const httpServer = http.createServer(app);
+  return {
+    app,
+    httpServer,
+    metrics,
+    drain: () => {
+      draining = true;
+    },
+    close: async () => {
+      draining = true;
+      supergraphLoaded = false;
+      await apollo.stop();
+      await Promise.all(Object.values(pools).map((pool) => pool.close()));
+    },
+  };
+}
+
+/** Body-parser and other request-level failures, answered in the GraphQL error shape clients parse anyway. */
+function requestErrorHandler(logger: Logger) {
+  return (
+    error: Error & { status?: number; type?: string },
+    _req: Request,
+    res: Response,
+    next: NextFunction,
+  ) => {
+    if (res.headersSent) return next(error);
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, 'request failed');
+    const code =
+      status === 413
+        ? ErrorCode.PAYLOAD_TOO_LARGE
+        : status === 500
+          ? ErrorCode.INTERNAL_SERVER_ERROR
+          : ErrorCode.BAD_USER_INPUT;
+    const message = status === 500 ? 'Internal server error' : error.message;
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
+}

@@ -1,0 +1,44 @@
+import { csv, logLevel, nodeEnv, parseEnv, port } from '@imagehub/service-kit';
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  GATEWAY_PORT: port(4000),
+  AUTH_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
+  IMAGE_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
+  /** Same default as the image subgraph, so an oversized upload is refused before it is forwarded. */
+  MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
+  /** Browser origins allowed to call the API cross-origin; empty means same-origin only. */
+  CORS_ORIGINS: csv,
+  /** Size cap for JSON request bodies (a query plus variables; files travel as multipart). */
+  MAX_JSON_BODY_BYTES: positiveInt(100 * 1024),
+  MAX_QUERY_DEPTH: positiveInt(10),
+  MAX_ALIASES: positiveInt(15),
+  MAX_TOKENS: positiveInt(1000),
+  MAX_DIRECTIVES: positiveInt(20),
+  MAX_COST: positiveInt(5000),
+  /** Per subgraph: enough keep-alive sockets for the gateway's concurrency without unbounded growth. */
+  SUBGRAPH_CONNECTIONS: positiveInt(64),
+  SUBGRAPH_TIMEOUT_MS: positiveInt(30_000),
+  /** Uploads stream for as long as the client sends; this bounds a stalled one. */
+  UPLOAD_TIMEOUT_MS: positiveInt(120_000),
+  READY_CHECK_TIMEOUT_MS: positiveInt(1_000),
+  SHUTDOWN_DRAIN_MS: positiveInt(10_000),
+});
+
+export type Config = z.infer<typeof schema> & {
+  production: boolean;
+  subgraphs: { auth: string; image: string };
+};
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = parseEnv(schema, env);
+  return {
+    ...parsed,
+    production: parsed.NODE_ENV === 'production',
+    subgraphs: { auth: parsed.AUTH_SUBGRAPH_URL, image: parsed.IMAGE_SUBGRAPH_URL },
+  };
+}

@@ -1,0 +1,29 @@
+import { REQUEST_ID_HEADER } from '@imagehub/service-kit';
+import type { Request, Response } from 'express';
+
+/** What every subgraph request of one client request carries along. */
+export interface GatewayContext {
+  /** Headers forwarded to every subgraph: Authorization, x-request-id, X-Forwarded-For. */
+  forwardHeaders: Record<string, string>;
+  /** Aborted when the client goes away, so subgraph work on its behalf stops too. */
+  clientGone: AbortSignal;
+  /** Set by the multipart parser: only then are subgraph variables searched for files. */
+  hasUpload: boolean;
+}
+
+export function contextFromRequest(req: Request, res: Response): GatewayContext {
+  const forwardHeaders: Record<string, string> = {};
+  const authorization = req.headers.authorization;
+  if (authorization) forwardHeaders.authorization = authorization;
+  forwardHeaders[REQUEST_ID_HEADER] = String(req.headers[REQUEST_ID_HEADER]);
+  const clientIp = req.socket.remoteAddress;
+  const priorHops = req.headers['x-forwarded-for'];
+  const hops = [Array.isArray(priorHops) ? priorHops.join(', ') : priorHops, clientIp].filter(Boolean);
+  if (hops.length > 0) forwardHeaders['x-forwarded-for'] = hops.join(', ');
+
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('The client closed the connection'));
+  });
+  return { forwardHeaders, clientGone: controller.signal, hasUpload: res.locals.upload !== undefined };
+}

@@ -1,0 +1,141 @@
+/**
+ * The whole system in one test process: the auth subgraph, the image subgraph (its signed URLs
+ * point at the gateway, its JWKS at the auth service) and the gateway, each on a free port over
+ * real HTTP against jest's test database.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { type Logger, listen } from '@imagehub/service-kit';
+import { type StartedAuthService, startAuthService } from '@imagehub/subgraph-auth/test-support';
+import { createServer as createImageServer, type ImageServer } from '@imagehub/subgraph-image';
+import { type RunningImageService, startImageService } from '@imagehub/subgraph-image/test-support';
+import { createServer, type GatewayServer } from '../app';
+import { type Config, loadConfig } from '../config';
+
+export interface RunningSystem {
+  gatewayUrl: string;
+  gateway: GatewayServer;
+  gatewayConfig: Config;
+  auth: StartedAuthService;
+  image: RunningImageService;
+  imagePort: number;
+  /** Stops the image subgraph (the port stays known so it can come back on it). */
+  stopImage(): Promise<void>;
+  /** Starts the image subgraph again, same port and configuration. */
+  restartImage(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StartSystemOptions {
+  gatewayEnv?: Record<string, string>;
+  imageEnv?: Record<string, string>;
+  authLogger?: Logger;
+  gatewayLogger?: Logger;
+}
+
+/** A port nobody listens on right now (the gateway's, needed before it starts for the image service's PUBLIC_URL). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
+  const auth = await startAuthService({ logger: options.authLogger });
+  const gatewayPort = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const image = await startImageService({
+    // No keys handed over: the image service loads them from the auth service's JWKS, as in production.
+    publicKeys: [],
+    env: { PUBLIC_URL: gatewayUrl, AUTH_JWKS_URL: auth.jwksUrl, ...options.imageEnv },
+  });
+  const imagePort = Number(new URL(image.url).port);
+  const gatewayConfig = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    AUTH_SUBGRAPH_URL: auth.graphqlUrl,
+    IMAGE_SUBGRAPH_URL: `${image.url}/graphql`,
+    ...options.gatewayEnv,
+  });
+  const gateway = await createServer(gatewayConfig, { logger: options.gatewayLogger });
+  await listen(gateway.httpServer, gatewayPort, '127.0.0.1');
+
+  let restarted: ImageServer | undefined;
+  let imageRunning = true;
+  const closeHttp = (server: ImageServer['httpServer']) =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  const stopImage = async () => {
+    if (!imageRunning) return;
+    imageRunning = false;
+    if (restarted) {
+      await closeHttp(restarted.httpServer);
+      await restarted.close();
+      restarted = undefined;
+    } else {
+      await image.close();
+    }
+  };
+
+  return {
+    gatewayUrl,
+    gateway,
+    gatewayConfig,
+    auth,
+    image,
+    imagePort,
+    stopImage,
+    async restartImage() {
+      if (imageRunning) return;
+      restarted = await createImageServer(image.config);
+      await listen(restarted.httpServer, imagePort, '127.0.0.1');
+      imageRunning = true;
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        gateway.httpServer.close(() => resolve());
+        gateway.httpServer.closeAllConnections();
+      });
+      await gateway.close();
+      await stopImage();
+      await auth.close();
+    },
+  };
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+/** POSTs one JSON GraphQL operation to the gateway. */
+export async function gql<T = Record<string, unknown>>(
+  gatewayUrl: string,
+  query: string,
+  options: { variables?: Record<string, unknown>; token?: string; headers?: Record<string, string> } = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${gatewayUrl}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query, variables: options.variables ?? {} }),
+  });
+  const text = await response.text();
+  let body: object;
+  try {
+    body = JSON.parse(text) as object;
+  } catch {
+    body = { errors: [{ message: text }] };
+  }
+  return { status: response.status, headers: response.headers, ...body };
+}

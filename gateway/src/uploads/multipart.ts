@@ -1,0 +1,281 @@
+import { Transform } from 'node:stream';
+import { ErrorCode } from '@imagehub/service-kit';
+import busboy from 'busboy';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { PayloadTooLargeError, StreamedUpload } from './upload';
+
+export class UploadRequestError extends Error {
+  override name = 'UploadRequestError';
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface MultipartOptions {
+  maxFileBytes: number;
+  /** Cap on the `operations` and `map` fields (JSON text). */
+  maxFieldBytes: number;
+  onUploadBytes?: (bytes: number) => void;
+  onUpload?: (upload: StreamedUpload) => void;
+  /** A multipart request refused before reaching Apollo Server (limits, malformed form). */
+  onRefused?: (error: Error) => void;
+}
+
+/** Apollo Server's CSRF rule: a "simple" request (multipart is one) needs a header browsers cannot send cross-origin without a preflight. */
+export function hasPreflightHeader(req: Request): boolean {
+  return Boolean(req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name']);
+}
+
+export const isMultipart = (req: Request) =>
+  (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
+
+/** The multipart framing around the fields and one file: boundaries and part headers, generously. */
+const FRAMING_BYTES = 16 * 1024;
+
+/**
+ * Parses a GraphQL multipart request (operations, map, one file) without buffering the file: as soon
+ * as the file part starts, the operation runs with a StreamedUpload in its variables, and the file's
+ * bytes flow to whichever subgraph request takes it. Size and count limits apply while streaming.
+ */
+export function multipartUploads(options: MultipartOptions): RequestHandler {
+  const { maxFileBytes, maxFieldBytes } = options;
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.method !== 'POST' || !isMultipart(req)) return next();
+    if (!hasPreflightHeader(req)) {
+      // Leave the refusal to Apollo Server's CSRF prevention, without reading a byte of the body.
+      req.body = {};
+      return next();
+    }
+    const declaredLength = Number(req.headers['content-length']);
+    if (declaredLength > maxFileBytes + 2 * maxFieldBytes + FRAMING_BYTES) {
+      const error = new UploadRequestError(
+        413,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `File is larger than ${maxFileBytes} bytes`,
+      );
+      options.onRefused?.(error);
+      return refuse(req, res, error);
+    }
+
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        limits: {
+          // One byte over the cap, so an exactly-at-cap file passes and anything larger is seen.
+          fileSize: maxFileBytes + 1,
+          files: 1,
+          fields: 2,
+          // busboy reports reaching this, not passing it: a 4th part of any kind is one too many.
+          parts: 4,
+          fieldSize: maxFieldBytes,
+          headerPairs: 20,
+        },
+      });
+    } catch (error) {
+      return refuse(
+        req,
+        res,
+        new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, (error as Error).message),
+      );
+    }
+
+    let operations: Record<string, unknown> | undefined;
+    let map: Record<string, string[]> | undefined;
+    let forwarded: Transform | undefined;
+    let handedOver = false;
+    let formSettled = false;
+    let settleForm: (error?: Error) => void = () => {};
+    const formDone = new Promise<void>((resolve, reject) => {
+      settleForm = (error) => {
+        if (formSettled) return;
+        formSettled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+    });
+    formDone.catch(() => {});
+
+    const fail = (error: Error) => {
+      settleForm(error);
+      if (handedOver) {
+        // The operation is already running: failing the file stream fails the subgraph request.
+        forwarded?.destroy(error);
+      } else {
+        handedOver = true;
+        options.onRefused?.(error);
+        refuse(req, res, error);
+      }
+    };
+
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) {
+        return fail(new UploadRequestError(413, ErrorCode.PAYLOAD_TOO_LARGE, `Field "${name}" is too large`));
+      }
+      try {
+        if (name === 'operations') operations = parseOperations(value);
+        else if (name === 'map') map = parseMap(value);
+        else throw new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, `Unexpected field "${name}"`);
+      } catch (error) {
+        fail(error as Error);
+      }
+    });
+
+    parser.on('file', (name, stream, info) => {
+      if (handedOver || !operations || !map) {
+        stream.resume();
+        if (!handedOver) {
+          fail(badRequest('The "operations" and "map" fields must come before the file'));
+        }
+        return;
+      }
+      const paths = map[name];
+      if (!paths) {
+        stream.resume();
+        return fail(badRequest(`File field "${name}" is not in the map`));
+      }
+      let bytes = 0;
+      forwarded = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          bytes += chunk.length;
+          if (bytes > maxFileBytes) {
+            callback(new PayloadTooLargeError(`File is larger than ${maxFileBytes} bytes`));
+            return;
+          }
+          options.onUploadBytes?.(chunk.length);
+          callback(null, chunk);
+        },
+        // Only end the file once the whole form is read: a second file or a broken form afterwards
+        // must fail the upload rather than leave one stored.
+        flush(callback) {
+          formDone.then(() => callback(), callback);
+        },
+      });
+      stream.on('limit', () =>
+        forwarded?.destroy(new PayloadTooLargeError(`File is larger than ${maxFileBytes} bytes`)),
+      );
+      stream.on('error', (error) => forwarded?.destroy(error));
+      // Whoever reads the upload sees its error; until then it must not crash the process.
+      forwarded.on('error', () => {});
+      forwarded.on('close', () => {
+        // Nobody reads the file any more (forwarded, refused or abandoned): stop pulling it from the client.
+        if (!stream.readableEnded) stream.resume();
+      });
+      stream.pipe(forwarded);
+
+      const upload = new StreamedUpload(info.filename ?? 'upload', info.mimeType, forwarded);
+      try {
+        for (const path of paths) placeUpload(operations as Record<string, unknown>, path, upload);
+      } catch (error) {
+        stream.resume();
+        return fail(error as Error);
+      }
+      res.locals.upload = upload;
+      options.onUpload?.(upload);
+      handedOver = true;
+      req.body = operations;
+      res.once('finish', () => {
+        if (!upload.wasTaken) upload.discard();
+      });
+      next();
+    });
+
+    parser.on('filesLimit', () => fail(badRequest('Only one file per request is accepted')));
+    parser.on('partsLimit', () => fail(badRequest('Too many parts in the multipart request')));
+    parser.on('fieldsLimit', () => fail(badRequest('Too many fields in the multipart request')));
+    parser.on('error', (error: Error) => fail(badRequest(`Malformed multipart request: ${error.message}`)));
+    parser.on('close', () => {
+      if (handedOver) return settleForm();
+      if (!operations) return fail(badRequest('Missing "operations" field'));
+      if (map && Object.keys(map).length > 0) return fail(badRequest('A file in the map was not sent'));
+      // Spec-valid: a multipart request that carries no file at all.
+      handedOver = true;
+      settleForm();
+      req.body = operations;
+      next();
+    });
+
+    req.on('close', () => {
+      if (!req.complete) {
+        const gone = new Error('The client went away during the upload');
+        settleForm(gone);
+        forwarded?.destroy(gone);
+        parser.destroy();
+      }
+    });
+    req.pipe(parser);
+  };
+}
+
+const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
+
+function parseOperations(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest('The "operations" field is not valid JSON');
+  }
+  if (Array.isArray(value)) throw badRequest('Batched operations are not supported');
+  if (value === null || typeof value !== 'object')
+    throw badRequest('The "operations" field must be an object');
+  return value as Record<string, unknown>;
+}
+
+function parseMap(text: string): Record<string, string[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest('The "map" field is not valid JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw badRequest('The "map" field must be an object');
+  }
+  const entries = Object.entries(value);
+  if (entries.length > 1) throw badRequest('Only one file per request is accepted');
+  for (const [, paths] of entries) {
+    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string')) {
+      throw badRequest('Every "map" entry must be a non-empty list of paths');
+    }
+  }
+  return value as Record<string, string[]>;
+}
+
+/** Puts the upload where a map path ("variables.file", "variables.input.files.0") points. */
+function placeUpload(operations: Record<string, unknown>, path: string, upload: StreamedUpload): void {
+  const segments = path.split('.');
+  if (segments[0] !== 'variables' || segments.length < 2) {
+    throw badRequest(`Map path "${path}" must point into "variables"`);
+  }
+  let parent: unknown = operations;
+  for (const segment of segments.slice(0, -1)) {
+    parent =
+      parent !== null && typeof parent === 'object'
+        ? (parent as Record<string, unknown>)[segment]
+        : undefined;
+  }
+  const last = segments[segments.length - 1]!;
+  if (parent === null || typeof parent !== 'object' || !(last in parent)) {
+    throw badRequest(`Map path "${path}" does not exist in the operations`);
+  }
+  (parent as Record<string, unknown>)[last] = upload;
+}
+
+/** Answers before Apollo Server sees the request, in the same shape as a GraphQL error response. */
+export function refuse(req: Request, res: Response, error: Error): void {
+  const known = error instanceof UploadRequestError ? error : undefined;
+  const tooLarge = error instanceof PayloadTooLargeError;
+  const status = known?.status ?? (tooLarge ? 413 : 400);
+  const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
+  // The rest of the body is not wanted; closing beats reading megabytes just to reuse the socket.
+  res.setHeader('Connection', 'close');
+  const extensions = code === ErrorCode.PAYLOAD_TOO_LARGE ? { code, field: 'file' } : { code };
+  res.status(status).json({ errors: [{ message: error.message, extensions }] });
+  req.unpipe();
+  req.resume();
+}
