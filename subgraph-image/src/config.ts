@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ConfigError,
+  type Jwk,
+  logLevel,
+  nodeEnv,
+  optionalString,
+  parseEnv,
+  port,
+} from '@imagehub/service-kit';
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+/** HMAC-SHA256 keys shorter than the hash output weaken it; refuse them. */
+export const MIN_SIGNING_KEY_BYTES = 32;
+const SIGNING_KEY_FILE = 'image-url-signing.key';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
+  DB_POOL_MAX: positiveInt(10),
+  IMAGE_PORT: port(4002),
+  AUTH_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+  /** Public keys as JSON (`{"keys":[...]}` or a bare array), for deployments and tests without a reachable JWKS. */
+  AUTH_PUBLIC_JWKS: optionalString,
+  JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
+  JWT_AUDIENCE: z.string().min(1).default('imagehub'),
+  /** Origin that clients reach `/images/*` on: the gateway, which proxies it here unchanged. */
+  PUBLIC_URL: z.string().url().default('http://localhost:4000'),
+  URL_SIGNING_KEY: optionalString,
+  SIGNED_URL_TTL: positiveInt(3600),
+  MAX_UPLOAD_BYTES: positiveInt(10 * MIB),
+  MAX_IMAGE_PIXELS: positiveInt(40_000_000),
+  /** Decodes running at once; each can hold a decoded image, so this bounds memory. */
+  IMAGE_PROCESSING_CONCURRENCY: positiveInt(2),
+  SHUTDOWN_DRAIN_MS: positiveInt(10_000),
+});
+
+export interface Config {
+  nodeEnv: 'development' | 'test' | 'production';
+  logLevel: string;
+  dataDir: string;
+  databaseUrl: string;
+  dbPoolMax: number;
+  port: number;
+  auth: { jwksUrl: string; publicKeys: Jwk[]; issuer: string; audience: string };
+  publicUrl: string;
+  urlSigningKey: Buffer;
+  signedUrlTtlSec: number;
+  maxUploadBytes: number;
+  maxImagePixels: number;
+  imageProcessingConcurrency: number;
+  shutdownDrainMs: number;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const raw = parseEnv(schema, env);
+  return {
+    nodeEnv: raw.NODE_ENV,
+    logLevel: raw.LOG_LEVEL,
+    dataDir: raw.DATA_DIR,
+    databaseUrl: raw.DATABASE_URL,
+    dbPoolMax: raw.DB_POOL_MAX,
+    port: raw.IMAGE_PORT,
+    auth: {
+      jwksUrl: raw.AUTH_JWKS_URL,
+      publicKeys: parsePublicKeys(raw.AUTH_PUBLIC_JWKS),
+      issuer: raw.JWT_ISSUER,
+      audience: raw.JWT_AUDIENCE,
+    },
+    publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
+    urlSigningKey: resolveSigningKey(raw.URL_SIGNING_KEY, raw.NODE_ENV, raw.DATA_DIR),
+    signedUrlTtlSec: raw.SIGNED_URL_TTL,
+    maxUploadBytes: raw.MAX_UPLOAD_BYTES,
+    maxImagePixels: raw.MAX_IMAGE_PIXELS,
+    imageProcessingConcurrency: raw.IMAGE_PROCESSING_CONCURRENCY,
+    shutdownDrainMs: raw.SHUTDOWN_DRAIN_MS,
+  };
+}
+
+function parsePublicKeys(json: string | undefined): Jwk[] {
+  if (!json) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new ConfigError('Invalid configuration:\n  AUTH_PUBLIC_JWKS: not valid JSON');
+  }
+  const keys = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  AUTH_PUBLIC_JWKS: expected {"keys":[...]} or an array of JWKs',
+    );
+  }
+  // Only public members are kept, so a private JWK pasted by mistake is not held in memory.
+  return (keys as Jwk[]).map(({ d: _private, ...publicPart }) => publicPart);
+}
+
+/**
+ * Production must be given the key (every replica signs and verifies with the same one). In
+ * development the key is generated once and kept in DATA_DIR, so URLs survive restarts.
+ */
+function resolveSigningKey(configured: string | undefined, env: Config['nodeEnv'], dataDir: string): Buffer {
+  if (configured !== undefined) {
+    const key = Buffer.from(configured, 'utf8');
+    if (key.length < MIN_SIGNING_KEY_BYTES) {
+      throw new ConfigError(
+        `Invalid configuration:\n  URL_SIGNING_KEY: must be at least ${MIN_SIGNING_KEY_BYTES} bytes`,
+      );
+    }
+    return key;
+  }
+  if (env === 'production') {
+    throw new ConfigError(
+      'Invalid configuration:\n  URL_SIGNING_KEY: required in production (at least 32 random bytes, e.g. `openssl rand -base64 48`)',
+    );
+  }
+  const file = path.resolve(dataDir, SIGNING_KEY_FILE);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process started at the same moment and wrote it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  chmodSync(file, 0o600);
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8');
+  if (key.length < MIN_SIGNING_KEY_BYTES) throw new ConfigError(`${file}: signing key is too short`);
+  return key;
+}

@@ -1,0 +1,3 @@
+export { createServer, type ImageServer, type ServerOverrides } from './app';
+export { type Config, loadConfig } from './config';
+export { UrlSigner } from './signing';

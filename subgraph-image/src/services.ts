@@ -1,0 +1,15 @@
+import type { Logger, TokenVerifier } from '@imagehub/service-kit';
+import type { Config } from './config';
+import type { UrlSigner } from './signing';
+import type { ImageStore } from './store/image-store';
+import type { Limiter } from './upload/limiter';
+
+/** What resolvers and routes use, built once per process in app.ts. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  images: ImageStore;
+  signer: UrlSigner;
+  verifier: TokenVerifier;
+  processing: Limiter;
+}

@@ -1,0 +1,155 @@
+import type { Knex } from '@imagehub/db';
+import type { ImageVariant } from '../signing';
+import type { ProcessedImage } from '../upload/process-image';
+import type { BlobStore, StoredBlob } from './blob-store';
+
+export interface Image {
+  id: string;
+  ownerId: string;
+  filename: string;
+  contentType: string;
+  byteSize: number;
+  width: number;
+  height: number;
+  sha256: string;
+  thumbnailSha256: string;
+  createdAt: Date;
+}
+
+export interface ImagePosition {
+  createdAt: Date;
+  id: string;
+}
+
+export interface ImagePage {
+  images: Image[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+interface ImageRow {
+  id: string;
+  owner_id: string;
+  filename: string;
+  content_type: string;
+  byte_size: number;
+  width: number;
+  height: number;
+  sha256: string;
+  thumbnail_sha256: string;
+  created_at: Date;
+}
+
+const COLUMNS = [
+  'id',
+  'owner_id',
+  'filename',
+  'content_type',
+  'byte_size',
+  'width',
+  'height',
+  'sha256',
+  'thumbnail_sha256',
+  'created_at',
+] as const;
+
+const toImage = (row: ImageRow): Image => ({
+  id: row.id,
+  ownerId: row.owner_id,
+  filename: row.filename,
+  contentType: row.content_type,
+  byteSize: row.byte_size,
+  width: row.width,
+  height: row.height,
+  sha256: row.sha256,
+  thumbnailSha256: row.thumbnail_sha256,
+  createdAt: row.created_at,
+});
+
+export class ImageStore {
+  constructor(
+    private readonly db: Knex,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** Blobs and the image row in one transaction: a failure anywhere leaves nothing behind. */
+  async create(ownerId: string, filename: string, processed: ProcessedImage): Promise<Image> {
+    const { original, thumbnail } = processed;
+    return this.db.transaction(async (trx) => {
+      // Fixed lock order (by hash) so two uploads touching the same two blobs cannot deadlock.
+      for (const blob of [original, thumbnail].sort((a, b) => a.sha256.localeCompare(b.sha256))) {
+        await this.blobs.retain(trx, blob);
+      }
+      const [row] = await trx('image.images')
+        .insert({
+          owner_id: ownerId,
+          filename,
+          content_type: original.contentType,
+          byte_size: original.bytes.length,
+          width: original.width,
+          height: original.height,
+          sha256: original.sha256,
+          thumbnail_sha256: thumbnail.sha256,
+        })
+        .returning(COLUMNS);
+      return toImage(row as ImageRow);
+    });
+  }
+
+  /** Deletes the owner's image and releases its blobs; false when there is no such image of theirs. */
+  async delete(id: string, ownerId: string): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const [row]: Pick<ImageRow, 'sha256' | 'thumbnail_sha256'>[] = await trx('image.images')
+        .where({ id, owner_id: ownerId })
+        .delete()
+        .returning(['sha256', 'thumbnail_sha256']);
+      if (!row) return false;
+      for (const sha256 of [row.sha256, row.thumbnail_sha256].sort()) {
+        await this.blobs.release(trx, sha256);
+      }
+      return true;
+    });
+  }
+
+  async findOwned(ids: readonly string[], ownerId: string): Promise<Image[]> {
+    const rows: ImageRow[] = await this.db('image.images')
+      .select(COLUMNS)
+      .whereIn('id', ids as string[])
+      .andWhere({ owner_id: ownerId });
+    return rows.map(toImage);
+  }
+
+  /** Newest first; ties on created_at broken by id, so every image appears exactly once across pages. */
+  async listByOwner(ownerId: string, first: number, after?: ImagePosition): Promise<ImagePage> {
+    const query = this.db('image.images')
+      .select(COLUMNS)
+      .where({ owner_id: ownerId })
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(first + 1);
+    if (after) query.andWhereRaw('(created_at, id) < (?, ?)', [after.createdAt, after.id]);
+    const [rows, total] = await Promise.all([
+      query as Promise<ImageRow[]>,
+      this.db('image.images').where({ owner_id: ownerId }).count<{ count: string }[]>('* as count'),
+    ]);
+    return {
+      images: rows.slice(0, first).map(toImage),
+      hasNextPage: rows.length > first,
+      totalCount: Number(total[0]?.count ?? 0),
+    };
+  }
+
+  /** The bytes of one variant with what the HTTP route needs to describe them. */
+  async findVariant(
+    id: string,
+    variant: ImageVariant,
+  ): Promise<{ image: Image; blob: StoredBlob } | undefined> {
+    const [row]: ImageRow[] = await this.db('image.images').select(COLUMNS).where({ id });
+    if (!row) return undefined;
+    const image = toImage(row);
+    const blob = await this.blobs.get(variant === 'original' ? image.sha256 : image.thumbnailSha256);
+    return blob ? { image, blob } : undefined;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * For tests in any workspace (e.g. the gateway's): an image subgraph on a free port against jest's
+ * test database, trusting tokens that the test mints itself.
+ *
+ *   const tokens = createTestTokens();
+ *   const image = await startImageService({ publicKeys: tokens.jwks });
+ *   await fetch(`${image.url}/graphql`, { headers: { authorization: `Bearer ${tokens.mint(userId)}` }, ... });
+ *   await image.close();
+ *
+ * Multipart uploads need `Apollo-Require-Preflight: true` (CSRF protection); see `uploadForm`.
+ */
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { freePort } from '@imagehub/db';
+import { testDatabaseUrl } from '@imagehub/db/test-support';
+import { type Jwk, listen } from '@imagehub/service-kit';
+import jwt from 'jsonwebtoken';
+import { createServer, type ImageServer, type ServerOverrides } from './app';
+import { type Config, loadConfig } from './config';
+
+export interface TestTokens {
+  /** Public keys to configure the service with (AUTH_PUBLIC_JWKS). */
+  jwks: Jwk[];
+  /** An ES256 access token for `userId`, valid for 15 minutes unless claims override it. */
+  mint(userId: string, claims?: Record<string, unknown>, options?: jwt.SignOptions): string;
+}
+
+export const TEST_ISSUER = 'imagehub-auth';
+export const TEST_AUDIENCE = 'imagehub';
+
+export function createTestTokens(): TestTokens {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = `test-${randomUUID()}`;
+  const jwk: Jwk = { ...(publicKey.export({ format: 'jwk' }) as Jwk), kid, alg: 'ES256', use: 'sig' };
+  return {
+    jwks: [jwk],
+    mint: (userId, claims = {}, options = {}) =>
+      jwt.sign({ sub: userId, ...claims }, privateKey, {
+        algorithm: 'ES256',
+        keyid: kid,
+        issuer: TEST_ISSUER,
+        audience: TEST_AUDIENCE,
+        expiresIn: '15m',
+        ...options,
+      }),
+  };
+}
+
+export interface StartImageServiceOptions {
+  /** Keys whose tokens the service accepts (e.g. `createTestTokens().jwks`). */
+  publicKeys: Jwk[];
+  /** Extra environment, as strings, e.g. `{ MAX_UPLOAD_BYTES: '50000', PUBLIC_URL: gatewayUrl }`. */
+  env?: Record<string, string>;
+  overrides?: ServerOverrides;
+}
+
+export interface RunningImageService {
+  /** `http://127.0.0.1:<port>` (GraphQL at `/graphql`, bytes at `/images/...`). */
+  url: string;
+  config: Config;
+  server: ImageServer;
+  close(): Promise<void>;
+}
+
+/** Starts the service on a free port against `testDatabaseUrl()` (or `env.DATABASE_URL`). */
+export async function startImageService(options: StartImageServiceOptions): Promise<RunningImageService> {
+  // The port is picked first so that signed URLs point at this very service (unless PUBLIC_URL is given).
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    PUBLIC_URL: url,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: testDatabaseUrl(),
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    // Unused while publicKeys holds the token's kid; an unroutable port makes a stray fetch fail fast.
+    AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+    AUTH_PUBLIC_JWKS: JSON.stringify({ keys: options.publicKeys }),
+    URL_SIGNING_KEY: randomBytes(32).toString('base64url'),
+    DB_POOL_MAX: '4',
+    ...options.env,
+  });
+  const server = await createServer(config, options.overrides);
+  await listen(server.httpServer, port, '127.0.0.1');
+  return {
+    url,
+    config,
+    server,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.httpServer.close(() => resolve());
+        server.httpServer.closeAllConnections();
+      });
+      await server.close();
+    },
+  };
+}
+
+/**
+ * A GraphQL multipart request body (https://github.com/jaydenseric/graphql-multipart-request-spec)
+ * that uploads `bytes` as `variables.file` of `query`. Send it with fetch and the preflight header.
+ */
+export function uploadForm(
+  query: string,
+  bytes: Uint8Array,
+  filename: string,
+  declaredType = 'application/octet-stream',
+): FormData {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query, variables: { file: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', new Blob([new Uint8Array(bytes)], { type: declaredType }), filename);
+  return form;
+}
+
+export interface GraphQLResult<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string } }[];
+}
+
+/** POSTs a JSON GraphQL request; `token` becomes the bearer token. */
+export async function graphql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResult<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
+}
+
+export const UPLOAD_MUTATION = `mutation Upload($file: Upload!) {
+  uploadImage(file: $file) { id filename contentType byteSize width height sha256 url thumbnailUrl createdAt owner { id } }
+}`;
+
+/** Uploads one file through a real multipart request with the CSRF preflight header. */
+export async function uploadImage<T = Record<string, unknown>>(
+  url: string,
+  token: string | undefined,
+  bytes: Uint8Array,
+  filename: string,
+  options: { declaredType?: string; headers?: Record<string, string>; query?: string } = {},
+): Promise<GraphQLResult<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'apollo-require-preflight': 'true',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...options.headers,
+    },
+    body: uploadForm(options.query ?? UPLOAD_MUTATION, bytes, filename, options.declaredType),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, ...(JSON.parse(text) as object) };
+  } catch {
+    return { status: response.status, errors: [{ message: text }] };
+  }
+}

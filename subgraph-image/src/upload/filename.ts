@@ -1,0 +1,59 @@
+const MAX_FILENAME_BYTES = 255;
+const FALLBACK_BASENAME = 'image';
+
+const EXTENSION_BY_TYPE: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'image/gif': 'gif',
+  'image/avif': 'avif',
+};
+
+// C0/C1 controls and DEL break headers and logs; bidi overrides and zero-width marks let a name
+// display as something it is not ("photo\u202Egnp.exe").
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * The client's filename reduced to something safe to store and echo: last path component only
+ * (either separator), no control or direction-changing characters, trimmed, at most 255 bytes of
+ * UTF-8 without splitting a character, and a fallback when nothing is left.
+ */
+export function sanitizeFilename(original: string | undefined | null, contentType: string): string {
+  const lastComponent = (original ?? '').split(/[/\\]/).pop() ?? '';
+  let name = lastComponent.normalize('NFC').replace(UNSAFE_CHARACTERS, '').trim();
+  if (name === '.' || name === '..' || /^\.+$/.test(name)) name = '';
+  name = truncateUtf8(name, MAX_FILENAME_BYTES);
+  if (name.length > 0) return name;
+  return `${FALLBACK_BASENAME}.${EXTENSION_BY_TYPE[contentType] ?? 'bin'}`;
+}
+
+function truncateUtf8(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value, 'utf8') <= maxBytes) return value;
+  let bytes = 0;
+  let out = '';
+  for (const char of value) {
+    const size = Buffer.byteLength(char, 'utf8');
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    out += char;
+  }
+  return out.trimEnd();
+}
+
+/** RFC 6266/8187 `Content-Disposition: inline`, with an ASCII fallback for old clients. */
+export function contentDisposition(filename: string): string {
+  const asciiFallback = filename.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `inline; filename="${asciiFallback}"; filename*=UTF-8''${encoded}`;
+}
+
+/** Name served for the thumbnail variant: the original's stem with the thumbnail's own extension. */
+export function thumbnailFilename(filename: string): string {
+  const dot = filename.lastIndexOf('.');
+  const stem = dot > 0 ? filename.slice(0, dot) : filename;
+  return truncateUtf8(`${stem}-thumbnail`, MAX_FILENAME_BYTES - '.webp'.length).concat('.webp');
+}

@@ -1,0 +1,83 @@
+import { ErrorCode, type TokenVerifier } from '@imagehub/service-kit';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { processRequest } from 'graphql-upload-minimal';
+import { authenticate } from '../auth';
+
+/** Room for the `operations` and `map` fields and part headers around the one file. */
+const MULTIPART_OVERHEAD_BYTES = 128 * 1024;
+const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name'];
+
+/**
+ * graphql-upload-minimal listens for the parser's first 'error' only (`once`), then destroys the
+ * parser, and busboy's destroy of an unfinished form emits a second 'error' ("Unexpected end of
+ * form"). With no listener left that second event would be thrown and take the whole process down,
+ * so one malformed multipart body (e.g. a control character in a part header) would be a remote kill
+ * switch. The first error still reaches the library and fails the request; later ones are dropped.
+ */
+function guardParserErrors(req: Request): void {
+  const pipe = req.pipe.bind(req);
+  req.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }) => {
+    destination.on('error', () => {});
+    return pipe(destination, options);
+  }) as typeof req.pipe;
+}
+
+function refuse(res: Response, status: number, code: string, message: string): void {
+  // The body has not been read; closing the connection is cheaper than draining it.
+  res.setHeader('Connection', 'close');
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+/**
+ * GraphQL multipart requests (uploads), checked before a byte of the file is read:
+ * - CSRF: a browser can send multipart cross-site without a preflight, so a custom header is required,
+ *   the same rule Apollo Server applies (and still applies after this).
+ * - Authentication: an anonymous client cannot make us read megabytes.
+ * - Size: a declared Content-Length over the limit is refused at once; otherwise one file, and the
+ *   resolver counts the file's bytes itself (see readLimited).
+ * Then graphql-upload-minimal parses the parts and the file streams into the resolver.
+ */
+export function multipartUploads(options: {
+  maxUploadBytes: number;
+  verifier: TokenVerifier;
+}): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    if (!req.is('multipart/form-data')) return next();
+    if (!PREFLIGHT_HEADERS.some((name) => (req.headers[name] ?? '').length > 0)) {
+      return refuse(
+        res,
+        400,
+        'BAD_REQUEST',
+        'This operation has been blocked as a potential Cross-Site Request Forgery (CSRF): multipart requests need a non-empty `Apollo-Require-Preflight` header',
+      );
+    }
+    const auth = await authenticate(req, options.verifier);
+    if (auth.userId === undefined) {
+      // 200 like every other GraphQL error, so gateways pass the code through unchanged.
+      return refuse(res, 200, ErrorCode.UNAUTHENTICATED, auth.problem);
+    }
+    const declaredLength = Number(req.headers['content-length']);
+    if (declaredLength > options.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+      return refuse(
+        res,
+        413,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `The request is larger than the ${options.maxUploadBytes}-byte upload limit`,
+      );
+    }
+    guardParserErrors(req);
+    try {
+      req.body = await processRequest(req, res, {
+        maxFiles: 1,
+        // One byte over our limit, so an oversized file is seen by our own count rather than cut silently.
+        maxFileSize: options.maxUploadBytes + 1,
+        maxFieldSize: 64 * 1024,
+      });
+      next();
+    } catch (error) {
+      const status = (error as { status?: number }).status ?? 400;
+      const code = status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : 'BAD_REQUEST';
+      refuse(res, status >= 400 && status < 600 ? status : 400, code, (error as Error).message);
+    }
+  };
+}

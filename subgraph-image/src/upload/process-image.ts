@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import { payloadTooLarge, unsupportedImage } from './errors';
+
+// libvips' operation cache keeps decoded pixels of recent images around; an upload service never
+// processes the same input twice, so the cache only costs memory.
+sharp.cache(false);
+
+export const THUMBNAIL_MAX_SIDE = 256;
+const THUMBNAIL_CONTENT_TYPE = 'image/webp';
+
+export type DetectedType = 'image/jpeg' | 'image/png' | 'image/webp' | 'image/gif' | 'image/avif';
+
+export interface ImageLimits {
+  maxPixels: number;
+}
+
+export interface EncodedImage {
+  bytes: Buffer;
+  contentType: string;
+  sha256: string;
+  width: number;
+  height: number;
+}
+
+export interface ProcessedImage {
+  original: EncodedImage & { contentType: DetectedType };
+  thumbnail: EncodedImage;
+}
+
+/**
+ * The type is decided by libvips' sniffing of the bytes (magic numbers), never by the client's
+ * filename or declared type, and only from this allowlist: libvips also decodes SVG, PDF, TIFF,
+ * HEIC and more, none of which may reach a browser from here.
+ */
+function detectType(metadata: Metadata): DetectedType | undefined {
+  switch (metadata.format) {
+    case 'jpeg':
+      return 'image/jpeg';
+    case 'png':
+      return 'image/png';
+    case 'webp':
+      return 'image/webp';
+    case 'gif':
+      return 'image/gif';
+    case 'heif':
+      // HEIF is a container: only its AV1 flavour (AVIF) is accepted, not HEVC (HEIC).
+      return metadata.compression === 'av1' ? 'image/avif' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Re-encoding is what guarantees that no EXIF/GPS/XMP/IPTC/comment block or trailing polyglot payload
+ * survives (sharp writes none unless asked), and that what is stored is exactly what libvips
+ * decoded. Settings keep quality high because this is the user's original:
+ * - JPEG q90 (4:2:0 as cameras already use): visually lossless, ~1.5x smaller than q95+.
+ * - PNG: lossless by nature; zlib level 6 is the speed/size knee.
+ * - WebP q90: we cannot tell lossy from lossless input, q90 lossy is visually lossless for photos.
+ * - GIF: re-uses the input palette (sharp's default), so requantisation does not lose colours;
+ *   animated GIFs and WebPs keep all frames, delays and loop count.
+ * - AVIF q75 (about JPEG q90 in perceived quality), effort 4: libaom at higher effort costs
+ *   minutes on large images for a few percent of size.
+ */
+function encode(pipeline: Sharp, type: DetectedType): Sharp {
+  switch (type) {
+    case 'image/jpeg':
+      return pipeline.jpeg({ quality: 90 });
+    case 'image/png':
+      return pipeline.png({ compressionLevel: 6 });
+    case 'image/webp':
+      return pipeline.webp({ quality: 90 });
+    case 'image/gif':
+      return pipeline.gif();
+    case 'image/avif':
+      return pipeline.avif({ quality: 75, effort: 4 });
+  }
+}
+
+export async function processImage(input: Buffer, limits: ImageLimits): Promise<ProcessedImage> {
+  if (input.length === 0) throw unsupportedImage('The file is empty');
+
+  let metadata: Metadata;
+  try {
+    // Reads headers only: nothing is decoded yet.
+    metadata = await sharp(input, { animated: true, limitInputPixels: false }).metadata();
+  } catch {
+    throw unsupportedImage();
+  }
+  const type = detectType(metadata);
+  if (!type) throw unsupportedImage();
+
+  const frames = metadata.pages ?? 1;
+  const frameHeight = metadata.pageHeight ?? metadata.height ?? 0;
+  const width = metadata.width ?? 0;
+  if (width <= 0 || frameHeight <= 0) throw unsupportedImage('The image has no dimensions');
+  // Checked from the header, before any pixel is decoded: a 50000x50000 PNG is a few KB on disk
+  // and 10 GB in memory. Animated images count every frame.
+  const pixels = width * frameHeight * frames;
+  if (pixels > limits.maxPixels) {
+    throw payloadTooLarge(`The image has more than ${limits.maxPixels} pixels`, limits.maxPixels);
+  }
+
+  const animated = frames > 1 && (type === 'image/gif' || type === 'image/webp');
+  const decoderOptions = {
+    // libvips enforces the same limit again while decoding, in case a header lied.
+    limitInputPixels: limits.maxPixels,
+    // Truncated or corrupt data is an error, not a partially grey picture.
+    failOn: 'error' as const,
+    sequentialRead: true,
+  };
+
+  try {
+    let pipeline = sharp(input, { ...decoderOptions, animated });
+    // EXIF orientation is applied to the pixels (the tag itself goes with the rest of the metadata).
+    // libvips cannot rotate multi-frame images; animated GIF/WebP carry no EXIF orientation in practice.
+    if (!animated) pipeline = pipeline.rotate();
+    const { data, info } = await encode(pipeline, type).toBuffer({ resolveWithObject: true });
+
+    const thumb = await sharp(input, decoderOptions) // first frame only
+      .rotate()
+      .resize(THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE, { fit: 'inside', withoutEnlargement: true })
+      .webp({ quality: 80 })
+      .toBuffer({ resolveWithObject: true });
+
+    return {
+      original: {
+        bytes: data,
+        contentType: type,
+        sha256: sha256Hex(data),
+        width: info.width,
+        height: info.pageHeight ?? info.height,
+      },
+      thumbnail: {
+        bytes: thumb.data,
+        contentType: THUMBNAIL_CONTENT_TYPE,
+        sha256: sha256Hex(thumb.data),
+        width: thumb.info.width,
+        height: thumb.info.height,
+      },
+    };
+  } catch (error) {
+    if (error instanceof Error && /pixel limit/i.test(error.message)) {
+      throw payloadTooLarge(`The image has more than ${limits.maxPixels} pixels`, limits.maxPixels);
+    }
+    throw unsupportedImage('The image could not be decoded (truncated or corrupt)');
+  }
+}
+
+function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
