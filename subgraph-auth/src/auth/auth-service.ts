@@ -6,7 +6,7 @@ import {
   tooManyRequests,
   unauthenticated,
 } from '@imagehub/service-kit';
-import type { SessionStore } from '../store/sessions';
+import { REFRESH_TOKEN_PATTERN, type SessionStore } from '../store/sessions';
 import { DuplicateEmailError, type User, type UserStore } from '../store/users';
 import type { AccessTokenIssuer } from './access-tokens';
 import { QueueSaturatedError } from './bounded-queue';
@@ -106,6 +106,8 @@ export class AuthService {
 
   async refresh(token: string, caller: Caller): Promise<AuthPayload> {
     checkRefreshTokenLength(token);
+    // A token that is not even well-formed cannot exist: refused without a query or a counter write.
+    if (!REFRESH_TOKEN_PATTERN.test(token)) throw unauthenticated(INVALID_REFRESH_TOKEN);
     const { users, sessions, throttle } = this.deps;
     await throttle.chargeRefresh(caller.ip);
     const result = await sessions.rotate(token);
