@@ -1,0 +1,426 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: rendered manifests are untyped YAML, read field by field
+/**
+ * Offline checks of what `kubectl apply -k k8s/overlays/<overlay>` would send to a cluster: every
+ * object valid against the Kubernetes API schemas, and the properties a careful operator wants from
+ * each pod, Service, policy and budget.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  allContainers,
+  find,
+  K8S_DIR,
+  type K8sObject,
+  matches,
+  OVERLAYS,
+  podLabels,
+  podSpec,
+  REPO_ROOT,
+  render,
+  workloads,
+} from './support';
+
+const SERVICES = [
+  { name: 'gateway', port: 4000, configDir: 'gateway' },
+  { name: 'subgraph-auth', port: 4001, configDir: 'subgraph-auth' },
+  { name: 'subgraph-image', port: 4002, configDir: 'subgraph-image' },
+];
+const CREDENTIAL_NAME = /pass(word)?|secret|token|private_?key|signing_?key|api_?key|credential/i;
+const URL_WITH_PASSWORD = /:\/\/[^/\s:@]+:([^@\s]+)@/g;
+
+function validateWithSchema(object: K8sObject): void {
+  // kubernetes-models lays its classes out as <apiVersion>/<Kind>, e.g. apps/v1/Deployment.
+  const modulePath = `kubernetes-models/${object.apiVersion}/${object.kind}`;
+  const Model = require(modulePath)[object.kind];
+  new Model(object).validate();
+}
+
+/** Env entries with a literal value, from the container and the ConfigMaps it loads. */
+function literalEnv(objects: K8sObject[], container: any): [string, string][] {
+  const direct: [string, string][] = (container.env ?? [])
+    .filter((e: any) => e.value !== undefined)
+    .map((e: any) => [e.name, String(e.value)]);
+  const fromConfigMaps = (container.envFrom ?? [])
+    .filter((source: any) => source.configMapRef)
+    .flatMap((source: any) =>
+      Object.entries(find(objects, 'ConfigMap', source.configMapRef.name).data ?? {}),
+    );
+  return [...direct, ...(fromConfigMaps as [string, string][])];
+}
+
+function envOf(objects: K8sObject[], container: any): Map<string, string> {
+  return new Map(literalEnv(objects, container));
+}
+
+describe.each(OVERLAYS)('overlay %s', (overlay) => {
+  const objects = render(`overlays/${overlay}`);
+  const pods = workloads(objects);
+
+  it('renders the whole system', () => {
+    const names = (kind: string) =>
+      objects
+        .filter((o) => o.kind === kind)
+        .map((o) => o.metadata.name)
+        .sort();
+    expect(names('Namespace')).toEqual(['imagehub']);
+    expect(names('Deployment')).toEqual(['gateway', 'subgraph-auth', 'subgraph-image']);
+    expect(names('StatefulSet')).toEqual(['postgres']);
+    expect(names('Job')).toEqual(['migrations']);
+    expect(names('Service')).toEqual(['gateway', 'postgres', 'subgraph-auth', 'subgraph-image']);
+    expect(names('PodDisruptionBudget')).toEqual(['gateway', 'subgraph-auth', 'subgraph-image']);
+    expect(names('HorizontalPodAutoscaler')).toEqual(['gateway', 'subgraph-auth', 'subgraph-image']);
+    expect(names('Ingress')).toEqual(['gateway']);
+    expect(find(objects, 'Service', 'postgres').spec.clusterIP).toBe('None');
+    expect(find(objects, 'StatefulSet', 'postgres').spec.volumeClaimTemplates[0].spec.accessModes).toEqual([
+      'ReadWriteOnce',
+    ]);
+  });
+
+  it('validates every object against the Kubernetes API schemas', () => {
+    for (const object of objects) {
+      expect(() => validateWithSchema(object)).not.toThrow();
+    }
+  });
+
+  it('puts every namespaced object in the imagehub namespace', () => {
+    const clusterScoped = ['Namespace', 'PersistentVolume', 'StorageClass'];
+    for (const object of objects.filter((o) => !clusterScoped.includes(o.kind))) {
+      expect([object.kind, object.metadata.name, object.metadata.namespace]).toEqual([
+        object.kind,
+        object.metadata.name,
+        'imagehub',
+      ]);
+    }
+  });
+
+  it('runs every pod locked down: non-root, read-only root, no capabilities, no token, seccomp', () => {
+    for (const workload of pods) {
+      const spec = podSpec(workload);
+      const where = `${workload.kind}/${workload.metadata.name}`;
+      expect([where, spec.automountServiceAccountToken]).toEqual([where, false]);
+      expect([where, spec.securityContext?.runAsNonRoot]).toEqual([where, true]);
+      expect([where, spec.securityContext?.seccompProfile?.type]).toEqual([where, 'RuntimeDefault']);
+      expect(spec.hostNetwork ?? false).toBe(false);
+      expect(spec.hostPID ?? false).toBe(false);
+      for (const volume of spec.volumes ?? [])
+        expect([where, volume.name, volume.hostPath]).toEqual([where, volume.name, undefined]);
+      for (const container of allContainers(workload)) {
+        const at = `${where} ${container.name}`;
+        const sc = container.securityContext ?? {};
+        const uid = sc.runAsUser ?? spec.securityContext.runAsUser;
+        expect([at, typeof uid === 'number' && uid > 0]).toEqual([at, true]);
+        expect([at, sc.allowPrivilegeEscalation]).toEqual([at, false]);
+        expect([at, sc.readOnlyRootFilesystem]).toEqual([at, true]);
+        expect([at, sc.capabilities?.drop]).toEqual([at, ['ALL']]);
+        expect([at, sc.capabilities?.add]).toEqual([at, undefined]);
+        expect([at, sc.privileged ?? false]).toEqual([at, false]);
+      }
+    }
+  });
+
+  it('gives every container CPU and memory requests and limits that fit a Pi', () => {
+    const mebibytes = (q: string) => {
+      const n = Number.parseFloat(q);
+      return q.endsWith('Gi') ? n * 1024 : q.endsWith('Mi') ? n : n / 1024 / 1024;
+    };
+    for (const workload of pods) {
+      for (const container of allContainers(workload)) {
+        const at = `${workload.metadata.name} ${container.name}`;
+        const { requests, limits } = container.resources ?? {};
+        expect([at, Boolean(requests?.cpu && requests?.memory && limits?.cpu && limits?.memory)]).toEqual([
+          at,
+          true,
+        ]);
+        expect([at, mebibytes(limits.memory) <= 1024]).toEqual([at, true]);
+        expect([at, mebibytes(requests.memory) <= mebibytes(limits.memory)]).toEqual([at, true]);
+      }
+    }
+  });
+
+  it('pins every image by a tag that is not latest', () => {
+    for (const container of pods.flatMap(allContainers)) {
+      const image: string = container.image;
+      const digest = image.includes('@sha256:');
+      const tag = image.slice(image.lastIndexOf('/') + 1).split(':')[1];
+      expect([image, digest || (tag !== undefined && tag !== 'latest' && tag.length > 0)]).toEqual([
+        image,
+        true,
+      ]);
+    }
+  });
+
+  it.each(SERVICES)('probes $name on /readyz and /healthz at its port', ({ name, port }) => {
+    const container = podSpec(find(objects, 'Deployment', name)).containers[0];
+    const named = new Map(container.ports.map((p: any) => [p.name, p.containerPort]));
+    const portOf = (probe: any) =>
+      typeof probe.httpGet.port === 'number' ? probe.httpGet.port : named.get(probe.httpGet.port);
+    expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(portOf(container.readinessProbe)).toBe(port);
+    expect(portOf(container.livenessProbe)).toBe(port);
+    // The port the service listens on is the one the container declares.
+    const env = envOf(objects, container);
+    const portVariable = {
+      gateway: 'GATEWAY_PORT',
+      'subgraph-auth': 'AUTH_PORT',
+      'subgraph-image': 'IMAGE_PORT',
+    }[name]!;
+    expect(env.get(portVariable)).toBe(String(port));
+    expect(env.get('NODE_ENV')).toBe('production');
+  });
+
+  it('probes Postgres with pg_isready', () => {
+    const container = podSpec(find(objects, 'StatefulSet', 'postgres')).containers[0];
+    expect(container.readinessProbe.exec.command[0]).toBe('pg_isready');
+    expect(container.livenessProbe.exec.command[0]).toBe('pg_isready');
+  });
+
+  it.each(SERVICES)('rolls $name without dropping requests', ({ name }) => {
+    const deployment = find(objects, 'Deployment', name);
+    const spec = podSpec(deployment);
+    const container = spec.containers[0];
+    expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    const preStop: string[] = container.lifecycle.preStop.exec.command;
+    expect(preStop[0]).toBe('sleep');
+    const preStopSec = Number(preStop[1]);
+    expect(preStopSec).toBeGreaterThan(0);
+    // The service drains for SHUTDOWN_DRAIN_MS (10 s when unset) after the preStop pause.
+    const drainSec = Number(envOf(objects, container).get('SHUTDOWN_DRAIN_MS') ?? 10_000) / 1000;
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStopSec + drainSec);
+  });
+
+  it.each(SERVICES)('has a disruption budget and an autoscaler for $name', ({ name }) => {
+    const labels = podLabels(find(objects, 'Deployment', name));
+    const pdb = find(objects, 'PodDisruptionBudget', name);
+    expect(matches(pdb.spec.selector.matchLabels, labels)).toBe(true);
+    const hpa = find(objects, 'HorizontalPodAutoscaler', name);
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(1);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+    // The autoscaler owns the count: a `replicas` in the Deployment would reset it on every apply.
+    expect(find(objects, 'Deployment', name).spec.replicas).toBeUndefined();
+  });
+
+  it('has every Service select the pods of an existing workload, on a port they declare', () => {
+    for (const service of objects.filter((o) => o.kind === 'Service')) {
+      const selected = pods.filter((w) => matches(service.spec.selector, podLabels(w)));
+      expect([service.metadata.name, selected.length]).toEqual([service.metadata.name, 1]);
+      const ports = allContainers(selected[0]!).flatMap((c) => c.ports ?? []);
+      for (const port of service.spec.ports) {
+        const target = port.targetPort ?? port.port;
+        const declared = ports.some((p: any) => p.name === target || p.containerPort === target);
+        expect([service.metadata.name, target, declared]).toEqual([service.metadata.name, target, true]);
+      }
+    }
+  });
+
+  it('keeps credentials out of ConfigMaps and literal env values', () => {
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    for (const configMap of objects.filter((o) => o.kind === 'ConfigMap')) {
+      for (const [key, value] of Object.entries<string>(configMap.data ?? {})) {
+        // A path to a mounted key file is configuration; the key itself is not.
+        if (!key.endsWith('_FILE'))
+          expect([configMap.metadata.name, key, CREDENTIAL_NAME.test(key)]).toEqual([
+            configMap.metadata.name,
+            key,
+            false,
+          ]);
+        expect(value).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+        for (const match of value.matchAll(URL_WITH_PASSWORD)) expect(match[0]).toBe('no password in a URL');
+      }
+    }
+    for (const container of pods.flatMap(allContainers)) {
+      for (const entry of container.env ?? []) {
+        if (entry.value === undefined) continue;
+        const at = `${container.name} ${entry.name}`;
+        expect([at, CREDENTIAL_NAME.test(entry.name)]).toEqual([at, false]);
+        // A connection URL may only take its password from another variable, e.g. $(DB_PASSWORD).
+        for (const match of String(entry.value).matchAll(URL_WITH_PASSWORD)) {
+          expect([at, match[1]]).toEqual([at, expect.stringMatching(/^\$\([A-Z_]+\)$/)]);
+        }
+      }
+    }
+  });
+
+  it('takes every credential from a Secret that the setup script creates', () => {
+    const script = readFileSync(path.join(K8S_DIR, 'create-secrets.sh'), 'utf8');
+    const refs = new Set<string>();
+    for (const workload of pods) {
+      for (const container of allContainers(workload)) {
+        for (const entry of container.env ?? []) {
+          const ref = entry.valueFrom?.secretKeyRef;
+          if (ref) refs.add(`${ref.name} ${ref.key}`);
+        }
+      }
+      for (const volume of podSpec(workload).volumes ?? []) {
+        for (const item of volume.secret?.items ?? []) refs.add(`${volume.secret.secretName} ${item.key}`);
+      }
+    }
+    expect(refs.size).toBeGreaterThanOrEqual(6);
+    for (const ref of refs) {
+      const [name, key] = ref.split(' ');
+      expect([ref, script.includes(`secret generic ${name}`) && script.includes(`${key}=`)]).toEqual([
+        ref,
+        true,
+      ]);
+    }
+  });
+
+  it('only sets variables that the services read from their environment', () => {
+    // Read by the runtime rather than by src/config.ts.
+    const runtime = new Set(['NODE_OPTIONS', 'VIPS_CONCURRENCY', 'MALLOC_ARENA_MAX']);
+    for (const { name, configDir } of SERVICES) {
+      const source = readFileSync(path.join(REPO_ROOT, configDir, 'src/config.ts'), 'utf8');
+      const read = new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]));
+      const container = podSpec(find(objects, 'Deployment', name)).containers[0];
+      const set = [...envOf(objects, container).keys(), ...(container.env ?? []).map((e: any) => e.name)];
+      for (const variable of set) {
+        if (runtime.has(variable) || variable === 'DB_PASSWORD') continue;
+        expect([name, variable, read.has(variable)]).toEqual([name, variable, true]);
+      }
+    }
+  });
+
+  it('exposes the gateway only, on /graphql and /images', () => {
+    const ingress = find(objects, 'Ingress', 'gateway');
+    const paths = ingress.spec.rules.flatMap((r: any) => r.http.paths);
+    expect(paths.map((p: any) => p.path).sort()).toEqual(['/graphql', '/images']);
+    for (const p of paths) expect(p.backend.service.name).toBe('gateway');
+    expect(ingress.spec.ingressClassName).toEqual(expect.any(String));
+    expect(objects.filter((o) => o.kind === 'Service' && o.spec.type && o.spec.type !== 'ClusterIP')).toEqual(
+      [],
+    );
+  });
+
+  describe('network policies', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const parties = Object.fromEntries(pods.map((w) => [w.metadata.name, podLabels(w)]));
+    const portsOf = (name: string): number[] =>
+      allContainers(pods.find((w) => w.metadata.name === name)!).flatMap((c) =>
+        (c.ports ?? []).map((p: any) => p.containerPort),
+      );
+
+    /** Whether a rule's peers and ports let `peerLabels` through on `port` (same namespace only). */
+    const ruleAllows = (
+      rule: any,
+      peers: any[] | undefined,
+      peerLabels: Record<string, string>,
+      port: number,
+    ) => {
+      const peerOk =
+        peers === undefined ||
+        peers.some(
+          (peer: any) =>
+            !peer.namespaceSelector && !peer.ipBlock && matches(peer.podSelector?.matchLabels, peerLabels),
+        );
+      const portOk = rule.ports === undefined || rule.ports.some((p: any) => p.port === port);
+      return peerOk && portOk;
+    };
+
+    /** Traffic flows when an egress policy of the source and an ingress policy of the target both allow it. */
+    const allowed = (from: string, to: string, port: number) => {
+      const selecting = (labels: Record<string, string>, type: string) =>
+        policies.filter(
+          (p) => p.spec.policyTypes.includes(type) && matches(p.spec.podSelector.matchLabels, labels),
+        );
+      const egress = selecting(parties[from]!, 'Egress').some((p) =>
+        (p.spec.egress ?? []).some((rule: any) => ruleAllows(rule, rule.to, parties[to]!, port)),
+      );
+      const ingress = selecting(parties[to]!, 'Ingress').some((p) =>
+        (p.spec.ingress ?? []).some((rule: any) => ruleAllows(rule, rule.from, parties[from]!, port)),
+      );
+      return egress && ingress;
+    };
+
+    it('deny everything by default, in both directions', () => {
+      const deny = policies.find(
+        (p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress && !p.spec.egress,
+      );
+      expect(deny?.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+    });
+
+    it('allow exactly the connections the system needs between its pods', () => {
+      const open: string[] = [];
+      for (const from of Object.keys(parties)) {
+        for (const to of Object.keys(parties)) {
+          for (const port of portsOf(to))
+            if (from !== to && allowed(from, to, port)) open.push(`${from} -> ${to}:${port}`);
+        }
+      }
+      expect(open.sort()).toEqual(
+        [
+          'gateway -> subgraph-auth:4001',
+          'gateway -> subgraph-image:4002',
+          'subgraph-image -> subgraph-auth:4001',
+          'subgraph-auth -> postgres:5432',
+          'subgraph-image -> postgres:5432',
+          'migrations -> postgres:5432',
+        ].sort(),
+      );
+    });
+
+    it('let the ingress controller reach the gateway, and only the gateway', () => {
+      const fromOtherNamespaces = policies.filter((p) =>
+        (p.spec.ingress ?? []).some((rule: any) =>
+          (rule.from ?? []).some((peer: any) => peer.namespaceSelector),
+        ),
+      );
+      expect(fromOtherNamespaces.map((p) => p.spec.podSelector.matchLabels)).toEqual([
+        { 'app.kubernetes.io/name': 'gateway' },
+      ]);
+    });
+
+    it('allow DNS lookups from every pod', () => {
+      const dns = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.egress);
+      const ports = dns?.spec.egress.flatMap((rule: any) =>
+        rule.ports.map((p: any) => `${p.protocol}/${p.port}`),
+      );
+      expect(ports?.sort()).toEqual(['TCP/53', 'UDP/53']);
+    });
+  });
+
+  it('has the migrations Job connect as the migrator, and each subgraph as its own role', () => {
+    const url = (kind: string, name: string) =>
+      envOf(
+        objects,
+        allContainers(find(objects, kind, name)).find((c) => c.name !== 'db-roles'),
+      ).get('DATABASE_URL');
+    expect(url('Job', 'migrations')).toMatch(/^postgres:\/\/imagehub_migrator:/);
+    expect(url('Deployment', 'subgraph-auth')).toMatch(/^postgres:\/\/imagehub_auth_login:/);
+    expect(url('Deployment', 'subgraph-image')).toMatch(/^postgres:\/\/imagehub_image_login:/);
+    expect(
+      envOf(objects, podSpec(find(objects, 'Deployment', 'gateway')).containers[0]).has('DATABASE_URL'),
+    ).toBe(false);
+  });
+});
+
+describe('overlay pi', () => {
+  const objects = render('overlays/pi');
+
+  it('schedules every pod on arm64 nodes and uses Traefik', () => {
+    for (const workload of workloads(objects)) {
+      expect([workload.metadata.name, podSpec(workload).nodeSelector?.['kubernetes.io/arch']]).toEqual([
+        workload.metadata.name,
+        'arm64',
+      ]);
+    }
+    expect(find(objects, 'Ingress', 'gateway').spec.ingressClassName).toBe('traefik');
+  });
+
+  it('keeps Postgres on a local volume on the SSD of one labelled node', () => {
+    const statefulSet = find(objects, 'StatefulSet', 'postgres');
+    const claim = statefulSet.spec.volumeClaimTemplates[0];
+    const volume = objects.find((o) => o.kind === 'PersistentVolume')!;
+    expect(volume.spec.storageClassName).toBe(claim.spec.storageClassName);
+    expect(volume.spec.local.path).toMatch(/^\/mnt\/ssd\//);
+    expect(volume.spec.claimRef).toEqual({
+      namespace: 'imagehub',
+      name: `${claim.metadata.name}-postgres-0`,
+    });
+    const term = volume.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0];
+    expect(podSpec(statefulSet).nodeSelector[term.key]).toBe(term.values[0]);
+    const storageClass = find(objects, 'StorageClass', claim.spec.storageClassName);
+    expect(storageClass.volumeBindingMode).toBe('WaitForFirstConsumer');
+    expect(volume.spec.persistentVolumeReclaimPolicy).toBe('Retain');
+  });
+});
