@@ -1,0 +1,144 @@
+/**
+ * There is no Docker engine here, so the Dockerfiles are checked as text: each final stage runs
+ * as a non-root user, copies only compiled output and production dependencies, and bakes in no
+ * secret. Whether they build is left to .github/workflows/images.yml (see k8s/README.md).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from './support';
+
+const IMAGES = [
+  { dockerfile: 'gateway/Dockerfile', workspace: 'gateway', main: 'gateway/dist/main.js' },
+  { dockerfile: 'subgraph-auth/Dockerfile', workspace: 'subgraph-auth', main: 'subgraph-auth/dist/main.js' },
+  {
+    dockerfile: 'subgraph-image/Dockerfile',
+    workspace: 'subgraph-image',
+    main: 'subgraph-image/dist/main.js',
+  },
+  { dockerfile: 'db/Dockerfile', workspace: 'db', main: 'db/dist/cli/migrate.js' },
+];
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+
+/** Instructions per stage, with line continuations joined and comments dropped. */
+function stages(text: string): { from: string; name?: string; instructions: Instruction[] }[] {
+  const lines = text
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const result: { from: string; name?: string; instructions: Instruction[] }[] = [];
+  for (const line of lines) {
+    const [, op = '', args = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
+    if (op.toUpperCase() === 'FROM') {
+      const [from, , name] = args.split(/\s+/);
+      result.push({ from: from!, name, instructions: [] });
+    } else if (result.length > 0) {
+      result.at(-1)!.instructions.push({ op: op.toUpperCase(), args });
+    }
+  }
+  return result;
+}
+
+const CREDENTIAL = /pass(word)?|secret|token|private_?key|signing_?key|api_?key|credential/i;
+
+describe.each(IMAGES)('$dockerfile', ({ dockerfile, workspace, main }) => {
+  const text = readFileSync(path.join(REPO_ROOT, dockerfile), 'utf8');
+  const all = stages(text);
+  const final = all.at(-1)!;
+  const ops = (op: string) => final.instructions.filter((i) => i.op === op);
+
+  it('builds on a Node LTS base pinned to an exact version', () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+    expect(base).toMatch(/^node:(22|24)\.\d+\.\d+-(bookworm|trixie)-slim$/);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument, not a JS template
+    for (const stage of all) expect(stage.from).toBe('${NODE_IMAGE}');
+  });
+
+  it('runs as a non-root user, by number', () => {
+    const user = ops('USER').at(-1)?.args;
+    expect(user).toMatch(/^\d+(:\d+)?$/);
+    expect(Number(user!.split(':')[0])).toBeGreaterThan(0);
+    // Nothing after USER switches back.
+    const lastUser = final.instructions.map((i) => i.op).lastIndexOf('USER');
+    expect(final.instructions.slice(lastUser).filter((i) => i.op === 'RUN')).toEqual([]);
+  });
+
+  it('starts the compiled service with node in production mode', () => {
+    expect(ops('CMD').at(-1)?.args).toMatch(new RegExp(`^\\["node", "${main}"`));
+    expect(ops('ENV').map((i) => i.args)).toContain('NODE_ENV=production');
+    const source = main.replace('/dist/', '/src/').replace(/\.js$/, '.ts');
+    expect(existsSync(path.join(REPO_ROOT, source))).toBe(true);
+  });
+
+  it('copies only compiled output, package manifests and production dependencies into the final stage', () => {
+    for (const copy of ops('COPY')) {
+      const parts = copy.args.split(/\s+/);
+      const fromStage = parts.find((p) => p.startsWith('--from='))?.slice('--from='.length);
+      const sources = parts.filter((p) => !p.startsWith('--')).slice(0, -1);
+      for (const source of sources) {
+        const allowed = fromStage
+          ? /^\/app\/(node_modules|[\w-]+\/dist)$/.test(source)
+          : /^[\w-]+\/(package\.json|supergraph\.graphql)$/.test(source);
+        expect([copy.args, allowed]).toEqual([copy.args, true]);
+      }
+    }
+    const deps = all.find((s) => s.name === 'deps')!;
+    const install = deps.instructions.find((i) => i.op === 'RUN' && i.args.includes('npm ci'))!.args;
+    expect(install).toContain('--omit=dev');
+    expect(install).toContain(`-w @imagehub/${workspace}`);
+    expect(install).toContain('--include-workspace-root=false');
+  });
+
+  it('never copies the whole build context', () => {
+    for (const stage of all) {
+      for (const copy of stage.instructions.filter((i) => i.op === 'COPY' || i.op === 'ADD')) {
+        expect(copy.args.split(/\s+/).filter((p) => !p.startsWith('--'))[0]).not.toMatch(/^\.\/?$/);
+        expect(copy.op).toBe('COPY');
+      }
+    }
+  });
+
+  it('bakes in no credential', () => {
+    for (const stage of all) {
+      for (const i of stage.instructions.filter((x) => x.op === 'ENV' || x.op === 'ARG')) {
+        expect([i.args, CREDENTIAL.test(i.args)]).toEqual([i.args, false]);
+      }
+    }
+    expect(text).not.toMatch(/-----BEGIN|postgres:\/\/[^\s]*:[^\s]*@/);
+  });
+
+  it('copies sources that exist in the repository', () => {
+    for (const stage of all) {
+      for (const copy of stage.instructions.filter((i) => i.op === 'COPY' && !i.args.includes('--from='))) {
+        for (const source of copy.args.split(/\s+/).slice(0, -1)) {
+          expect([source, existsSync(path.join(REPO_ROOT, source))]).toEqual([source, true]);
+        }
+      }
+    }
+  });
+});
+
+describe('.dockerignore', () => {
+  const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
+  it('keeps local state, keys and secrets out of the build context', () => {
+    for (const pattern of [
+      '**/node_modules',
+      '**/dist',
+      '.git',
+      '**/.data',
+      '**/.env',
+      '**/*.pem',
+      '**/*.key',
+    ]) {
+      expect(ignored).toContain(pattern);
+    }
+  });
+});

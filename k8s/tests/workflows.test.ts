@@ -1,0 +1,86 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: workflow YAML is read as untyped data
+/** The GitHub workflows: valid against GitHub's workflow schema, actions pinned, the steps the delivery needs. */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { REPO_ROOT } from './support';
+
+const WORKFLOWS_DIR = path.join(REPO_ROOT, '.github/workflows');
+const VALIDATOR = path.join(REPO_ROOT, 'node_modules/.bin/action-validator');
+const files = readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.yml') || f.endsWith('.yaml'));
+const read = (file: string) => readFileSync(path.join(WORKFLOWS_DIR, file), 'utf8');
+const runs = (file: string): string[] =>
+  Object.values<any>(parse(read(file)).jobs).flatMap((job) =>
+    job.steps.map((s: any) => s.run ?? s.uses ?? ''),
+  );
+
+describe('GitHub workflows', () => {
+  it('are the three the delivery needs', () => {
+    expect(files.sort()).toEqual(['ci.yml', 'deploy.yml', 'images.yml']);
+  });
+
+  it.each(files)('%s validates against the GitHub workflow schema', (file) => {
+    // action-validator exits non-zero and prints the schema errors when a file is invalid.
+    expect(() =>
+      execFileSync(VALIDATOR, [path.join(WORKFLOWS_DIR, file)], { encoding: 'utf8' }),
+    ).not.toThrow();
+  });
+
+  it.each(files)('%s pins every action by version', (file) => {
+    const uses = [...read(file).matchAll(/uses:\s*(\S+)/g)].map((m) => m[1]!);
+    expect(uses.length).toBeGreaterThan(0);
+    for (const action of uses) expect(action).toMatch(/^[\w.-]+\/[\w./-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})$/);
+  });
+
+  it('ci runs install, lint, typecheck, tests against Postgres, the schema checks and the k8s checks', () => {
+    const workflow = parse(read('ci.yml'));
+    expect(Object.values<any>(workflow.jobs)[0].services.postgres.image).toMatch(/^postgres:\d+/);
+    expect(JSON.stringify(workflow)).toContain('TEST_DATABASE_URL');
+    const steps = runs('ci.yml').join('\n');
+    for (const command of [
+      'npm ci',
+      'npm run lint',
+      'npm run typecheck',
+      'npm run compose -- --check',
+      'npm run schema:check',
+      'npm test',
+      'npx jest k8s',
+    ]) {
+      expect(steps).toContain(command);
+    }
+  });
+
+  it('images builds and pushes every Dockerfile for amd64 and arm64 with caching and sha/semver tags', () => {
+    const workflow = parse(read('images.yml'));
+    const job = Object.values<any>(workflow.jobs)[0];
+    expect(job.strategy.matrix.include.map((m: any) => m.dockerfile).sort()).toEqual([
+      'db/Dockerfile',
+      'gateway/Dockerfile',
+      'subgraph-auth/Dockerfile',
+      'subgraph-image/Dockerfile',
+    ]);
+    const steps = runs('images.yml').join('\n');
+    for (const action of ['setup-qemu-action', 'setup-buildx-action', 'login-action', 'metadata-action']) {
+      expect(steps).toContain(action);
+    }
+    const build = job.steps.find((s: any) => String(s.uses).startsWith('docker/build-push-action'));
+    expect(build.with.platforms).toBe('linux/amd64,linux/arm64');
+    expect(build.with.push).toBe(true);
+    expect(build.with['cache-from']).toMatch(/^type=gha/);
+    expect(build.with['cache-to']).toMatch(/^type=gha/);
+    const meta = job.steps.find((s: any) => String(s.uses).startsWith('docker/metadata-action'));
+    expect(meta.with.tags).toContain('type=sha');
+    expect(meta.with.tags).toContain('type=semver');
+  });
+
+  it('deploy applies the overlay, waits for the migrations, then every rollout', () => {
+    const steps = runs('deploy.yml').join('\n');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
+    expect(read('deploy.yml')).toContain('${{ secrets.KUBECONFIG }}');
+    expect(steps).toMatch(/kubectl apply -k "\$OVERLAY"/);
+    expect(steps).toContain('job migrations');
+    expect(steps).toContain('rollout status "$deployment"');
+    expect(steps.indexOf('job migrations')).toBeLessThan(steps.indexOf('rollout status "$deployment"'));
+  });
+});
