@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { freePort } from '@imagehub/db';
+import { listen } from '@imagehub/service-kit';
+import { createTestTokens, graphql, startImageService } from './test-support';
+
+describe('ops endpoints and key loading', () => {
+  it('is ready with a reachable database and static keys', async () => {
+    const tokens = createTestTokens();
+    const service = await startImageService({ publicKeys: tokens.jwks });
+    try {
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('is not ready while the database is unreachable', async () => {
+    const tokens = createTestTokens();
+    const deadPort = await freePort();
+    const service = await startImageService({
+      publicKeys: tokens.jwks,
+      env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPort}/nothing` },
+    });
+    try {
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('verifies tokens against the JWKS URL, and is ready only once the keys are loaded', async () => {
+    const tokens = createTestTokens();
+    let serveKeys = false;
+    const jwks = http.createServer((_req, res) => {
+      res.writeHead(serveKeys ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: serveKeys ? tokens.jwks : [] }));
+    });
+    const port = await listen(jwks, 0, '127.0.0.1');
+    const service = await startImageService({
+      publicKeys: [],
+      env: { AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+    });
+    try {
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
+      serveKeys = true;
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      const result = await graphql(service.url, '{ myImages { totalCount } }', {}, tokens.mint(randomUUID()));
+      expect(result.data).toEqual({ myImages: { totalCount: 0 } });
+    } finally {
+      await service.close();
+      await new Promise((resolve) => jwks.close(resolve));
+    }
+  });
+
+  it('lets the gateway read the subgraph SDL without a token, and nothing else', async () => {
+    const service = await startImageService({ publicKeys: createTestTokens().jwks });
+    try {
+      const sdl = await graphql<{ _service: { sdl: string } }>(service.url, '{ _service { sdl } }');
+      expect(sdl.data?._service.sdl).toContain('uploadImage');
+      const images = await graphql(service.url, '{ myImages { totalCount } }');
+      expect(images.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await service.close();
+    }
+  });
+});
