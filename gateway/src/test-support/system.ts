@@ -12,6 +12,7 @@ import { createServer as createImageServer, type ImageServer } from '@imagehub/s
 import { type RunningImageService, startImageService } from '@imagehub/subgraph-image/test-support';
 import { createServer, type GatewayServer } from '../app';
 import { type Config, loadConfig } from '../config';
+import { startRecordingProxy } from './recording-proxy';
 
 export interface RunningSystem {
   gatewayUrl: string;
@@ -20,6 +21,8 @@ export interface RunningSystem {
   auth: StartedAuthService;
   image: RunningImageService;
   imagePort: number;
+  /** With `recordAuthTraffic`: what the gateway sent to the auth subgraph. */
+  authProxy?: Awaited<ReturnType<typeof startRecordingProxy>>;
   /** Stops the image subgraph (the port stays known so it can come back on it). */
   stopImage(): Promise<void>;
   /** Starts the image subgraph again, same port and configuration. */
@@ -32,6 +35,8 @@ export interface StartSystemOptions {
   imageEnv?: Record<string, string>;
   authLogger?: Logger;
   gatewayLogger?: Logger;
+  /** Puts a recording proxy between the gateway and the auth subgraph. */
+  recordAuthTraffic?: boolean;
 }
 
 /** A port nobody listens on right now (the gateway's, needed before it starts for the image service's PUBLIC_URL). */
@@ -53,10 +58,11 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     env: { PUBLIC_URL: gatewayUrl, AUTH_JWKS_URL: auth.jwksUrl, ...options.imageEnv },
   });
   const imagePort = Number(new URL(image.url).port);
+  const authProxy = options.recordAuthTraffic ? await startRecordingProxy(auth.url) : undefined;
   const gatewayConfig = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    AUTH_SUBGRAPH_URL: auth.graphqlUrl,
+    AUTH_SUBGRAPH_URL: authProxy ? `${authProxy.url}/graphql` : auth.graphqlUrl,
     IMAGE_SUBGRAPH_URL: `${image.url}/graphql`,
     ...options.gatewayEnv,
   });
@@ -89,6 +95,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     auth,
     image,
     imagePort,
+    authProxy,
     stopImage,
     async restartImage() {
       if (imageRunning) return;
@@ -102,6 +109,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
         gateway.httpServer.closeAllConnections();
       });
       await gateway.close();
+      await authProxy?.close();
       await stopImage();
       await auth.close();
     },

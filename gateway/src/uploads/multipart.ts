@@ -51,7 +51,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       return next();
     }
     const declaredLength = Number(req.headers['content-length']);
-    if (declaredLength > maxFileBytes + 2 * maxFieldBytes + FRAMING_BYTES) {
+    if (declaredLength > maxFileBytes + maxFieldBytes + FRAMING_BYTES) {
       const error = new UploadRequestError(
         413,
         ErrorCode.PAYLOAD_TOO_LARGE,

@@ -1,0 +1,143 @@
+import { listen } from '@imagehub/service-kit';
+import { createServer } from './app';
+import { loadConfig } from './config';
+import { gql, type RunningSystem, startSystem } from './test-support/system';
+
+describe('the gateway front door', () => {
+  let system: RunningSystem;
+
+  beforeAll(async () => {
+    system = await startSystem({ recordAuthTraffic: true, gatewayEnv: { MAX_JSON_BODY_BYTES: '20000' } });
+  });
+  afterAll(async () => {
+    await system?.close();
+  });
+
+  it('forwards Authorization, x-request-id and X-Forwarded-For to the subgraph over kept-alive connections', async () => {
+    const user = await system.auth.registerUser();
+    const proxy = system.authProxy!;
+    const before = proxy.seen.length;
+    const requestId = `test-${Date.now()}`;
+    const first = await gql<{ me: { id: string } }>(system.gatewayUrl, '{ me { id } }', {
+      token: user.accessToken,
+      headers: { 'x-request-id': requestId, 'x-forwarded-for': '203.0.113.7' },
+    });
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.me.id).toBe(user.id);
+    expect(first.headers.get('x-request-id')).toBe(requestId);
+
+    const seen = proxy.seen.slice(before).filter((r) => r.url === '/graphql');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.headers.authorization).toBe(`Bearer ${user.accessToken}`);
+    expect(seen[0]!.headers['x-request-id']).toBe(requestId);
+    expect(seen[0]!.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+
+    // Without one, the gateway makes a request id, echoes it, and the subgraph gets the same.
+    const second = await gql(system.gatewayUrl, '{ me { name } }', { token: user.accessToken });
+    const generated = second.headers.get('x-request-id');
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    const secondSeen = proxy.seen.filter((r) => r.url === '/graphql').at(-1)!;
+    expect(secondSeen.headers['x-request-id']).toBe(generated);
+    expect(secondSeen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    // Sequential requests reuse one kept-alive connection instead of opening a new one each time.
+    expect(secondSeen.remotePort).toBe(seen[0]!.remotePort);
+  });
+
+  it('refuses a depth bomb', async () => {
+    let selection = 'id';
+    for (let i = 0; i < 6; i++) selection = `images { edges { node { owner { ${selection} } } } }`;
+    const result = await gql(system.gatewayUrl, `{ me { ${selection} } }`);
+    expect(result.status).toBe(400);
+    expect(result.errors?.map((e) => e.message).join('\n')).toMatch(/depth limit/i);
+  });
+
+  it('refuses an alias bomb', async () => {
+    const aliases = Array.from({ length: 50 }, (_, i) => `a${i}: me { id }`).join(' ');
+    const result = await gql(system.gatewayUrl, `{ ${aliases} }`);
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.message).toMatch(/alias/i);
+  });
+
+  it('refuses a token flood and an overlong JSON body', async () => {
+    const fields = Array.from({ length: 1200 }, () => 'id').join(' ');
+    const tokens = await gql(system.gatewayUrl, `{ me { ${fields} } }`);
+    expect(tokens.status).toBe(400);
+    expect(tokens.errors?.[0]?.message).toMatch(/more that 1000 tokens/i);
+
+    const huge = await gql(system.gatewayUrl, '{ me { id } }', {
+      variables: { padding: 'x'.repeat(30_000) },
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('does not execute batched requests', async () => {
+    const response = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/batch/i);
+  });
+
+  it('answers UNAUTHENTICATED from the subgraph with its contract code', async () => {
+    const result = await gql(system.gatewayUrl, '{ me { id } }');
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('serves the IDE and introspection in development', async () => {
+    const page = await fetch(`${system.gatewayUrl}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/sandbox/i);
+    const introspection = await gql<{ __schema: { queryType: { name: string } } }>(
+      system.gatewayUrl,
+      '{ __schema { queryType { name } types { name fields { name } } } }',
+    );
+    expect(introspection.data?.__schema.queryType.name).toBe('Query');
+  });
+
+  it('exposes health, readiness and Prometheus metrics incl. subgraph fetch latency', async () => {
+    expect((await fetch(`${system.gatewayUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${system.gatewayUrl}/readyz`)).status).toBe(200);
+    await gql(system.gatewayUrl, '{ me { id } }');
+    const metrics = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_subgraph_fetch_duration_seconds_count\{[^}]*subgraph="auth"/);
+    expect(metrics).toMatch(/graphql_errors_total\{[^}]*code="UNAUTHENTICATED"/);
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"/);
+    expect(metrics).toMatch(/gateway_upload_bytes_total/);
+  });
+
+  describe('in production', () => {
+    it('hides the IDE, introspection, suggestions and stack traces', async () => {
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        AUTH_SUBGRAPH_URL: system.gatewayConfig.AUTH_SUBGRAPH_URL,
+        IMAGE_SUBGRAPH_URL: system.gatewayConfig.IMAGE_SUBGRAPH_URL,
+      });
+      const production = await createServer(config);
+      const port = await listen(production.httpServer, 0, '127.0.0.1');
+      const url = `http://127.0.0.1:${port}`;
+      try {
+        const page = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
+        expect(await page.text()).not.toMatch(/sandbox/i);
+
+        const introspection = await gql(url, '{ __schema { queryType { name } } }');
+        expect(introspection.data ?? null).toBeNull();
+        expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
+
+        const typo = await gql(url, '{ me { emial } }');
+        expect(typo.errors?.[0]?.message).not.toMatch(/did you mean/i);
+
+        const failing = await gql(url, '{ me { id } }', { token: 'not-a-token' });
+        for (const error of failing.errors ?? []) expect(error.extensions?.stacktrace).toBeUndefined();
+        const development = await gql(system.gatewayUrl, '{ me { emial } }');
+        expect(development.errors?.[0]?.message).toMatch(/did you mean/i);
+      } finally {
+        await new Promise<void>((resolve) => production.httpServer.close(() => resolve()));
+        await production.close();
+      }
+    });
+  });
+});

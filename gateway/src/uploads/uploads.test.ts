@@ -1,0 +1,205 @@
+import { uploadForm, uploadImage } from '@imagehub/subgraph-image/test-support';
+import { noisePng, pngOfSize } from '../test-support/images';
+import { gql, type RunningSystem, startSystem } from '../test-support/system';
+
+const GATEWAY_LIMIT = 64 * 1024;
+const UPLOAD = 'mutation ($file: Upload!) { uploadImage(file: $file) { id byteSize } }';
+
+/** A multipart body sent chunked (no Content-Length), so only the streaming limit can catch it. */
+function chunkedMultipart(file: Buffer, chunkSize = 16 * 1024): ReadableStream<Uint8Array> {
+  const boundary = 'chunkedboundary';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n` +
+      `${JSON.stringify({ query: UPLOAD, variables: { file: null } })}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.file"]}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const parts: Uint8Array[] = [head];
+  for (let offset = 0; offset < file.length; offset += chunkSize)
+    parts.push(file.subarray(offset, offset + chunkSize));
+  parts.push(tail);
+  return new ReadableStream({
+    pull(controller) {
+      const next = parts.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+}
+
+async function postChunked(url: string, token: string, body: ReadableStream<Uint8Array>) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'multipart/form-data; boundary=chunkedboundary',
+      'apollo-require-preflight': 'true',
+      authorization: `Bearer ${token}`,
+    },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  return {
+    status: response.status,
+    ...((await response.json()) as {
+      data?: unknown;
+      errors?: { message: string; extensions?: Record<string, unknown> }[];
+    }),
+  };
+}
+
+async function imageCount(system: RunningSystem, token: string): Promise<number> {
+  const result = await gql<{ myImages: { totalCount: number } }>(
+    system.gatewayUrl,
+    '{ myImages { totalCount } }',
+    {
+      token,
+    },
+  );
+  return result.data!.myImages.totalCount;
+}
+
+describe('uploads through the gateway', () => {
+  let system: RunningSystem;
+
+  beforeAll(async () => {
+    // The gateway's limit is far below the image subgraph's (10 MiB): a refusal here is the gateway's own.
+    system = await startSystem({ gatewayEnv: { MAX_UPLOAD_BYTES: String(GATEWAY_LIMIT) } });
+  });
+  afterAll(async () => {
+    await system?.close();
+  });
+
+  it('streams an upload under the limit to the image subgraph and counts its bytes', async () => {
+    const user = await system.auth.registerUser();
+    const png = pngOfSize(GATEWAY_LIMIT - 4096);
+    expect(png.length).toBeLessThanOrEqual(GATEWAY_LIMIT);
+    const result = await uploadImage<{ uploadImage: { byteSize: number } }>(
+      system.gatewayUrl,
+      user.accessToken,
+      png,
+      'fits.png',
+      { query: UPLOAD },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.uploadImage.byteSize).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+    const counted = Number(/gateway_upload_bytes_total\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
+    expect(counted).toBeGreaterThanOrEqual(png.length);
+  });
+
+  it('refuses an upload whose declared length is over the limit before reading it', async () => {
+    const user = await system.auth.registerUser();
+    const result = await uploadImage(
+      system.gatewayUrl,
+      user.accessToken,
+      pngOfSize(GATEWAY_LIMIT * 6),
+      'big.png',
+      {
+        query: UPLOAD,
+      },
+    );
+    expect(result.status).toBe(413);
+    expect(result.errors?.[0]?.extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', field: 'file' });
+    expect(await imageCount(system, user.accessToken)).toBe(0);
+  });
+
+  it('stops a chunked upload (no Content-Length) as soon as it passes the limit', async () => {
+    const user = await system.auth.registerUser();
+    const result = await postChunked(
+      system.gatewayUrl,
+      user.accessToken,
+      chunkedMultipart(pngOfSize(GATEWAY_LIMIT * 3)),
+    );
+    expect(result.errors).toHaveLength(1);
+    // Refused by the gateway's stream, not by the subgraph (whose error would carry serviceName).
+    expect(result.errors![0]!.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'file' });
+    expect(result.errors![0]!.extensions?.serviceName).toBeUndefined();
+    expect(await imageCount(system, user.accessToken)).toBe(0);
+    // The gateway is fine afterwards.
+    const ok = await postChunked(system.gatewayUrl, user.accessToken, chunkedMultipart(noisePng(16, 16)));
+    expect(ok.errors).toBeUndefined();
+  });
+
+  it('refuses a multipart request without the CSRF preflight header', async () => {
+    const user = await system.auth.registerUser();
+    const response = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}` },
+      body: uploadForm(UPLOAD, noisePng(8, 8), 'csrf.png', 'image/png'),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/CSRF|preflight/i);
+    expect(await imageCount(system, user.accessToken)).toBe(0);
+  });
+
+  it('accepts one file per request only', async () => {
+    const user = await system.auth.registerUser();
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+    form.append('map', JSON.stringify({ 0: ['variables.file'], 1: ['variables.other'] }));
+    form.append('0', new Blob([new Uint8Array(noisePng(8, 8))]), 'a.png');
+    form.append('1', new Blob([new Uint8Array(noisePng(8, 8))]), 'b.png');
+    const mapped = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}`, 'apollo-require-preflight': 'true' },
+      body: form,
+    });
+    expect(mapped.status).toBe(400);
+    expect(await mapped.json()).toMatchObject({ errors: [{ message: expect.stringMatching(/one file/i) }] });
+
+    // A second file part that the map does not mention fails the upload too; nothing is stored.
+    const sneaky = new FormData();
+    sneaky.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+    sneaky.append('map', JSON.stringify({ 0: ['variables.file'] }));
+    sneaky.append('0', new Blob([new Uint8Array(noisePng(8, 8))]), 'a.png');
+    sneaky.append('1', new Blob([new Uint8Array(noisePng(8, 8))]), 'b.png');
+    const extra = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}`, 'apollo-require-preflight': 'true' },
+      body: sneaky,
+    });
+    const body = (await extra.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await imageCount(system, user.accessToken)).toBe(0);
+  });
+
+  it('keeps working after a client abandons an upload midway', async () => {
+    const user = await system.auth.registerUser();
+    const controller = new AbortController();
+    const file = pngOfSize(GATEWAY_LIMIT - 4096);
+    let sent = 0;
+    const body = chunkedMultipart(file, 4096);
+    const reader = body.getReader();
+    const slow = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        const { value, done } = await reader.read();
+        if (done) return c.close();
+        sent += value.length;
+        if (sent > file.length / 2) {
+          controller.abort();
+          return c.error(new Error('client gave up'));
+        }
+        c.enqueue(value);
+      },
+    });
+    await expect(
+      fetch(`${system.gatewayUrl}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'multipart/form-data; boundary=chunkedboundary',
+          'apollo-require-preflight': 'true',
+          authorization: `Bearer ${user.accessToken}`,
+        },
+        body: slow,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit),
+    ).rejects.toThrow();
+    const ok = await uploadImage(system.gatewayUrl, user.accessToken, noisePng(10, 10), 'after.png', {
+      query: UPLOAD,
+    });
+    expect(ok.errors).toBeUndefined();
+    expect(await imageCount(system, user.accessToken)).toBe(1);
+  });
+});
