@@ -1,0 +1,60 @@
+import busboy from 'busboy';
+import { inspectPng } from '../test-support/png-check';
+import { multipartUpload, noisePng, noisePngOfSize } from './png';
+
+function parseMultipart(body: Buffer, contentType: string) {
+  return new Promise<{
+    fields: Record<string, string>;
+    files: Array<{ name: string; filename: string; data: Buffer }>;
+  }>((resolve, reject) => {
+    const fields: Record<string, string> = {};
+    const files: Array<{ name: string; filename: string; data: Buffer }> = [];
+    const parser = busboy({ headers: { 'content-type': contentType } });
+    parser.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    parser.on('file', (name, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => files.push({ name, filename: info.filename ?? '', data: Buffer.concat(chunks) }));
+    });
+    parser.on('close', () => resolve({ fields, files }));
+    parser.on('error', reject);
+    parser.end(body);
+  });
+}
+
+describe('generated upload images', () => {
+  it('are valid PNGs of the requested dimensions', () => {
+    expect(inspectPng(noisePng(64, 48, 6))).toEqual({ width: 64, height: 48 });
+  });
+
+  it('differ on every call, so the image subgraph cannot deduplicate them', () => {
+    expect(noisePng(16, 16).equals(noisePng(16, 16))).toBe(false);
+  });
+
+  it('reach the requested file size without exceeding it by more than one row', () => {
+    const target = 5 * 1024 * 1024;
+    const png = noisePngOfSize(target);
+    expect(png.length).toBeGreaterThanOrEqual(target);
+    expect(png.length).toBeLessThan(target + 1024 * 3 + 1 + 4096);
+    expect(inspectPng(png).width).toBe(1024);
+  });
+});
+
+describe('multipartUpload', () => {
+  it('follows the GraphQL multipart request spec: operations, map, then the file', async () => {
+    const file = noisePng(8, 8);
+    const { body, contentType } = multipartUpload(file, 'x.png');
+    const parsed = await parseMultipart(body, contentType);
+    const operations = JSON.parse(parsed.fields.operations as string);
+    expect(operations.variables).toEqual({ file: null });
+    expect(operations.query).toContain('uploadImage(file: $file)');
+    expect(JSON.parse(parsed.fields.map as string)).toEqual({ 0: ['variables.file'] });
+    expect(parsed.files).toHaveLength(1);
+    expect(parsed.files[0]?.filename).toBe('x.png');
+    expect(parsed.files[0]?.data.equals(file)).toBe(true);
+    // The spec requires operations and map before any file part.
+    expect(body.indexOf('name="map"')).toBeLessThan(body.indexOf('name="0"'));
+  });
+});

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { multipartUpload, noisePng } from './png';
+
+export interface SeededUser {
+  email: string;
+  password: string;
+  accessToken: string;
+}
+
+export interface SeededImage {
+  /** Path and query of the signed URL, relative to the gateway. */
+  path: string;
+  etag: string;
+}
+
+interface GraphQLResponse<T> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string; retryAfter?: number } }>;
+}
+
+export async function graphql<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<T>;
+}
+
+/** Retries while the server sheds load (TOO_MANY_REQUESTS): seeding runs faster than bcrypt. */
+async function withRetry<T>(what: string, call: () => Promise<GraphQLResponse<T>>): Promise<T> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const result = await call();
+    if (result.data && !result.errors) return result.data;
+    const shed = result.errors?.some((e) => e.extensions?.code === 'TOO_MANY_REQUESTS');
+    if (!shed) throw new Error(`${what} failed: ${JSON.stringify(result.errors)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${what}: still shed after 50 attempts`);
+}
+
+async function inParallel<T>(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await work(i);
+      }
+    }),
+  );
+  return results;
+}
+
+const REGISTER = `mutation($name: String!, $email: String!, $password: String!) {
+  register(name: $name, email: $email, password: $password) { accessToken }
+}`;
+
+export async function seedUsers(gatewayUrl: string, count: number): Promise<SeededUser[]> {
+  const run = randomBytes(4).toString('hex');
+  return inParallel(count, 8, async (i) => {
+    const email = `bench-${run}-${i}@example.com`;
+    const password = `bench-${randomBytes(12).toString('base64url')}`;
+    const data = await withRetry('register', () =>
+      graphql<{ register: { accessToken: string } }>(gatewayUrl, REGISTER, {
+        name: `Bench User ${i}`,
+        email,
+        password,
+      }),
+    );
+    return { email, password, accessToken: data.register.accessToken };
+  });
+}
+
+export async function uploadThroughGateway(
+  gatewayUrl: string,
+  token: string,
+  file: Buffer,
+  filename: string,
+) {
+  const { body, contentType } = multipartUpload(file, filename);
+  const response = await fetch(`${gatewayUrl}/graphql`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': contentType,
+      'apollo-require-preflight': 'true',
+    },
+    body: new Uint8Array(body),
+  });
+  const result = (await response.json()) as GraphQLResponse<{ uploadImage: { id: string; url: string } }>;
+  if (!result.data?.uploadImage)
+    throw new Error(`upload failed: HTTP ${response.status} ${JSON.stringify(result.errors)}`);
+  return result.data.uploadImage;
+}
+
+/** Gives every user `perUser` small distinct images, then returns signed URLs with their ETags. */
+export async function seedImages(
+  gatewayUrl: string,
+  users: SeededUser[],
+  perUser: number,
+): Promise<SeededImage[]> {
+  const uploaded = await inParallel(users.length * perUser, 4, async (i) => {
+    const user = users[i % users.length] as SeededUser;
+    return uploadThroughGateway(gatewayUrl, user.accessToken, noisePng(64, 48, 6), `seed-${i}.png`);
+  });
+  const sample = uploaded.slice(0, 50);
+  return Promise.all(
+    sample.map(async ({ url }) => {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      const etag = response.headers.get('etag');
+      if (response.status !== 200 || !etag)
+        throw new Error(`GET ${url}: HTTP ${response.status}, ETag ${etag}`);
+      const parsed = new URL(url);
+      return { path: `${parsed.pathname}${parsed.search}`, etag };
+    }),
+  );
+}
