@@ -1,0 +1,515 @@
+/**
+ * The whole system as `npm start` runs it (one process per service, real Postgres), for the fault,
+ * hostile-input and soak suites. Every answer and every log line is recorded, so a suite can check
+ * headers on all of them and look for secrets in the logs afterwards.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDb, type EmbeddedDatabase, freePort, type Knex, migrateLatest } from '@imagehub/db';
+import { type ServiceName, spawnService, startEmbeddedDatabase, waitUntilReady } from '../../scripts/system';
+
+export type { ServiceName };
+export const SERVICES: ServiceName[] = ['subgraph-auth', 'subgraph-image', 'gateway'];
+
+export interface SystemOptions {
+  /**
+   * `embedded`: a Postgres of our own that can be stopped and started again (fault suite).
+   * `{ url }`: an existing, empty database on a server we do not control (migrated here).
+   */
+  database: 'embedded' | { url: string };
+  nodeEnv?: 'development' | 'test' | 'production';
+  logLevel?: string;
+  /** Extra environment per service (after the defaults, so it wins). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Applies to the gateway and the image subgraph alike. */
+  maxUploadBytes?: number;
+}
+
+export interface RecordedAnswer {
+  service: ServiceName;
+  method: string;
+  path: string;
+  status: number;
+  headers: Record<string, string>;
+}
+
+export interface GqlResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  /** The raw body, for checks on what an answer must not contain. */
+  text: string;
+}
+
+export interface RowCounts {
+  users: number;
+  sessions: number;
+  refreshTokens: number;
+  images: number;
+  blobs: number;
+}
+
+export interface AuthSession {
+  userId: string;
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface UploadedImage {
+  id: string;
+  url: string;
+  thumbnailUrl: string;
+  sha256: string;
+}
+
+export interface UploadOptions {
+  filename?: string;
+  contentType?: string;
+  /** Where to send it: the gateway (default) or the image subgraph directly. */
+  service?: ServiceName;
+  /** Replaces the `operations` field. */
+  operations?: string;
+  /** Replaces the `map` field. */
+  map?: string;
+  /** Leave the file part out. */
+  omitFile?: boolean;
+  /** Extra parts after the file (more files, unexpected fields). */
+  extraParts?: { name: string; filename?: string; body: Buffer }[];
+  headers?: Record<string, string>;
+}
+
+const UPLOAD_MUTATION =
+  'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url thumbnailUrl sha256 filename contentType byteSize width height } }';
+
+export const ports = (s: System) => ({
+  'subgraph-auth': s.authPort,
+  'subgraph-image': s.imagePort,
+  gateway: s.gatewayPort,
+});
+
+export class System {
+  readonly logs: Record<ServiceName, string[]> = { 'subgraph-auth': [], 'subgraph-image': [], gateway: [] };
+  readonly answers: RecordedAnswer[] = [];
+  /** Every password and token the harness has seen, for the secrets-in-logs check. */
+  readonly secrets = new Set<string>();
+  readonly children = new Map<ServiceName, ChildProcess>();
+  /** Knex on the system's database, as the superuser: the tests' view of what was stored. */
+  db!: Knex;
+  databaseUrl!: string;
+  embedded?: EmbeddedDatabase;
+  pgPort = 0;
+  authPort = 0;
+  imagePort = 0;
+  gatewayPort = 0;
+  readonly dataDir: string;
+  readonly productionKeys: { jwtPrivateKey: string; urlSigningKey: string };
+
+  private constructor(readonly options: SystemOptions) {
+    this.dataDir = mkdtempSync(path.join(tmpdir(), 'imagehub-system-'));
+    // As root, the embedded Postgres runs as an unprivileged user that must pass through this folder.
+    chmodSync(this.dataDir, 0o711);
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    this.productionKeys = {
+      jwtPrivateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      urlSigningKey: randomBytes(48).toString('base64url'),
+    };
+  }
+
+  static async start(options: SystemOptions): Promise<System> {
+    const system = new System(options);
+    try {
+      [system.authPort, system.imagePort, system.gatewayPort] = await Promise.all([
+        freePort(),
+        freePort(),
+        freePort(),
+      ]);
+      if (options.database === 'embedded') {
+        system.pgPort = await freePort();
+        await system.startPostgres();
+      } else {
+        system.databaseUrl = options.database.url;
+      }
+      system.db = createDb({ url: system.databaseUrl, applicationName: 'test-harness', poolMax: 3 });
+      await migrateLatest(system.db);
+      for (const name of SERVICES) await system.startService(name);
+      return system;
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+  }
+
+  url(service: ServiceName = 'gateway'): string {
+    return `http://127.0.0.1:${ports(this)[service]}`;
+  }
+
+  /** Starts (or restarts, on the same port and data folder) the embedded Postgres. */
+  async startPostgres(): Promise<void> {
+    const started = await startEmbeddedDatabase({
+      dataDir: path.join(this.dataDir, 'pg'),
+      port: this.pgPort,
+      database: 'imagehub',
+      // Persistent on purpose: a stop must keep the data for the restart; stop() removes the folder.
+      ephemeral: false,
+    });
+    this.embedded = started.server;
+    this.databaseUrl = started.url;
+  }
+
+  async stopPostgres(): Promise<void> {
+    const server = this.embedded;
+    this.embedded = undefined;
+    await server?.stop();
+  }
+
+  serviceEnv(name: ServiceName): Record<string, string | undefined> {
+    const production = this.options.nodeEnv === 'production';
+    const maxUpload = String(this.options.maxUploadBytes ?? 1024 * 1024);
+    const common: Record<string, string | undefined> = {
+      ...process.env,
+      NODE_ENV: this.options.nodeEnv ?? 'test',
+      LOG_LEVEL: this.options.logLevel ?? 'debug',
+      DATA_DIR: this.dataDir,
+      DATABASE_URL: this.databaseUrl,
+      AUTH_PORT: String(this.authPort),
+      IMAGE_PORT: String(this.imagePort),
+      GATEWAY_PORT: String(this.gatewayPort),
+      SHUTDOWN_DRAIN_MS: '8000',
+    };
+    const perService: Record<ServiceName, Record<string, string>> = {
+      'subgraph-auth': {
+        // The suites register and fail logins by the hundred from one address; throttling has its own tests.
+        REGISTRATIONS_PER_IP: '100000',
+        LOGIN_FAILURES_PER_IP: '100000',
+        LOGIN_FAILURES_PER_EMAIL: '100000',
+        REFRESH_FAILURES_PER_IP: '100000',
+        TRUST_PROXY: '1',
+        ...(production ? { JWT_PRIVATE_KEYS: this.productionKeys.jwtPrivateKey } : {}),
+      },
+      'subgraph-image': {
+        AUTH_JWKS_URL: `${this.url('subgraph-auth')}/.well-known/jwks.json`,
+        PUBLIC_URL: this.url('gateway'),
+        MAX_UPLOAD_BYTES: maxUpload,
+        ...(production ? { URL_SIGNING_KEY: this.productionKeys.urlSigningKey } : {}),
+      },
+      gateway: {
+        AUTH_SUBGRAPH_URL: `${this.url('subgraph-auth')}/graphql`,
+        IMAGE_SUBGRAPH_URL: `${this.url('subgraph-image')}/graphql`,
+        MAX_UPLOAD_BYTES: maxUpload,
+      },
+    };
+    return { ...common, ...perService[name], ...this.options.env?.[name] };
+  }
+
+  /** Spawns a service on its port and waits for it (the gateway is ready once both subgraphs answer). */
+  async startService(name: ServiceName, { waitFor = 'ready' as 'ready' | 'health' } = {}): Promise<void> {
+    const child = spawnService(name, this.serviceEnv(name), 'pipe');
+    this.children.set(name, child);
+    const capture = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) this.logs[name].push(line);
+    };
+    child.stdout?.on('data', capture);
+    child.stderr?.on('data', capture);
+    const port = ports(this)[name];
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            `${name} exited during start-up (${signal ?? code}):\n${this.logs[name].slice(-20).join('\n')}`,
+          ),
+        ),
+      ),
+    );
+    exited.catch(() => {});
+    const started = waitFor === 'ready' ? waitUntilReady(port, 60_000) : waitForHealth(port, 60_000);
+    await Promise.race([started, exited]);
+  }
+
+  /**
+   * Sends a signal and resolves once the process has exited, with how it ended and how long it took.
+   */
+  async signal(
+    name: ServiceName,
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+    const child = this.children.get(name);
+    if (!child) throw new Error(`${name} is not running`);
+    this.children.delete(name);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return { code: child.exitCode, signal: child.signalCode, ms: 0 };
+    }
+    const started = Date.now();
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>(
+      (resolve) =>
+        child.once('exit', (code, sig) => resolve({ code, signal: sig, ms: Date.now() - started })),
+    );
+    child.kill(signal);
+    return exited;
+  }
+
+  pid(name: ServiceName): number | undefined {
+    return this.children.get(name)?.pid;
+  }
+
+  /** fetch that records every answer (service, status, headers) for the header checks. */
+  async request(service: ServiceName, pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
+    const response = await fetch(`${this.url(service)}${pathAndQuery}`, {
+      ...init,
+      signal: init.signal ?? AbortSignal.timeout(15_000),
+    });
+    this.answers.push({
+      service,
+      method: init.method ?? 'GET',
+      path: pathAndQuery.split('?')[0] ?? pathAndQuery,
+      status: response.status,
+      headers: Object.fromEntries(response.headers.entries()),
+    });
+    return response;
+  }
+
+  /** One JSON GraphQL operation; the gateway unless `service` says otherwise. */
+  async gql<T = Record<string, unknown>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    token?: string,
+    options: { service?: ServiceName; headers?: Record<string, string>; body?: string } = {},
+  ): Promise<GqlResult<T>> {
+    if (token) this.secrets.add(token);
+    const response = await this.request(options.service ?? 'gateway', '/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...options.headers,
+      },
+      body: options.body ?? JSON.stringify({ query, variables }),
+    });
+    return parseGraphQL<T>(response);
+  }
+
+  /** A GraphQL multipart upload of one file (spec-shaped unless the options say otherwise). */
+  async upload(file: Buffer, token: string | undefined, options: UploadOptions = {}): Promise<GqlResult> {
+    if (token) this.secrets.add(token);
+    const { body, contentType } = multipartBody(file, options);
+    const response = await this.request(options.service ?? 'gateway', '/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': contentType,
+        'apollo-require-preflight': 'true',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...options.headers,
+      },
+      body: new Uint8Array(body),
+    });
+    return parseGraphQL(response);
+  }
+
+  async register(overrides: { name?: string; email?: string; password?: string } = {}): Promise<AuthSession> {
+    const email = overrides.email ?? `user-${randomBytes(6).toString('hex')}@example.test`;
+    const password = overrides.password ?? `pw-${randomBytes(12).toString('base64url')}`;
+    this.secrets.add(password);
+    const result = await this.gql<{ register: AuthPayload }>(
+      'mutation R($name: String!, $email: String!, $password: String!) { register(name: $name, email: $email, password: $password) { accessToken refreshToken user { id } } }',
+      { name: overrides.name ?? 'Test User', email, password },
+    );
+    return this.sessionFrom(result.data?.register, result, email, password);
+  }
+
+  async login(email: string, password: string, service: ServiceName = 'gateway'): Promise<AuthSession> {
+    this.secrets.add(password);
+    const result = await this.gql<{ login: AuthPayload }>(
+      'mutation L($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken refreshToken user { id } } }',
+      { email, password },
+      undefined,
+      { service },
+    );
+    return this.sessionFrom(result.data?.login, result, email, password);
+  }
+
+  /** One refresh; returns the raw result so races can count successes. */
+  async refresh(refreshToken: string): Promise<GqlResult<{ refreshToken: AuthPayload }>> {
+    this.secrets.add(refreshToken);
+    const result = await this.gql<{ refreshToken: AuthPayload }>(
+      'mutation F($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { id } } }',
+      { t: refreshToken },
+    );
+    if (result.data?.refreshToken) {
+      this.secrets.add(result.data.refreshToken.accessToken);
+      this.secrets.add(result.data.refreshToken.refreshToken);
+    }
+    return result;
+  }
+
+  async uploadOk(file: Buffer, token: string, options: UploadOptions = {}): Promise<UploadedImage> {
+    const result = await this.upload(file, token, options);
+    const image = (result.data as { uploadImage?: UploadedImage } | undefined)?.uploadImage;
+    if (!image) throw new Error(`upload failed: ${result.status} ${result.text.slice(0, 500)}`);
+    return image;
+  }
+
+  async counts(): Promise<RowCounts> {
+    const one = async (table: string) => Number((await this.db(table).count({ n: '*' }))[0]?.n);
+    const [users, sessions, refreshTokens, images, blobs] = await Promise.all([
+      one('auth.users'),
+      one('auth.sessions'),
+      one('auth.refresh_tokens'),
+      one('image.images'),
+      one('image.blobs'),
+    ]);
+    return { users, sessions, refreshTokens, images, blobs };
+  }
+
+  /**
+   * What "nothing half-stored" means in rows: every image points at existing blobs for both
+   * variants, every blob's ref_count is the number of image rows that use it, and no blob is orphaned.
+   */
+  async storageProblems(): Promise<string[]> {
+    const dangling: { id: string }[] = await this.db('image.images as i')
+      .leftJoin('image.blobs as b', 'b.sha256', 'i.sha256')
+      .leftJoin('image.blobs as t', 't.sha256', 'i.thumbnail_sha256')
+      .whereNull('b.sha256')
+      .orWhereNull('t.sha256')
+      .select('i.id');
+    const refs = await this.db.raw(`
+      select b.sha256, b.ref_count, b.byte_size, octet_length(b.data) as stored,
+             (select count(*) from image.images i where i.sha256 = b.sha256)
+           + (select count(*) from image.images i where i.thumbnail_sha256 = b.sha256) as used
+      from image.blobs b`);
+    const problems = dangling.map((row) => `image ${row.id} points at a missing blob`);
+    for (const row of refs.rows as {
+      sha256: string;
+      ref_count: number;
+      byte_size: number;
+      stored: number;
+      used: string;
+    }[]) {
+      if (Number(row.used) !== row.ref_count)
+        problems.push(`blob ${row.sha256}: ref_count ${row.ref_count} but used by ${row.used}`);
+      if (Number(row.used) === 0) problems.push(`blob ${row.sha256} is orphaned`);
+      if (Number(row.stored) !== row.byte_size)
+        problems.push(`blob ${row.sha256}: byte_size ${row.byte_size} but ${row.stored} bytes stored`);
+    }
+    return problems;
+  }
+
+  allLogs(): string {
+    return SERVICES.map((name) => this.logs[name].join('\n')).join('\n');
+  }
+
+  /** Reads a Prometheus gauge's value from a service's /metrics (undefined when absent). */
+  async metric(service: ServiceName, name: string): Promise<number | undefined> {
+    const response = await fetch(`${this.url(service)}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const text = await response.text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line ? Number(line.split(' ').pop()) : undefined;
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...SERVICES].reverse()) {
+      const child = this.children.get(name);
+      if (!child) continue;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await this.signal(name, 'SIGTERM').catch(() => {});
+      clearTimeout(timer);
+    }
+    await this.db?.destroy().catch(() => {});
+    await this.stopPostgres().catch(() => {});
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private sessionFrom(
+    payload: AuthPayload | undefined | null,
+    result: GqlResult,
+    email: string,
+    password: string,
+  ): AuthSession {
+    if (!payload) throw new Error(`auth failed: ${result.status} ${result.text.slice(0, 500)}`);
+    this.secrets.add(payload.accessToken);
+    this.secrets.add(payload.refreshToken);
+    return {
+      userId: payload.user.id,
+      email,
+      password,
+      accessToken: payload.accessToken,
+      refreshToken: payload.refreshToken,
+    };
+  }
+}
+
+interface AuthPayload {
+  accessToken: string;
+  refreshToken: string;
+  user: { id: string };
+}
+
+async function waitForHealth(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`, {
+        signal: AbortSignal.timeout(1_000),
+      });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`port ${port}: /healthz did not answer within ${timeoutMs} ms`);
+}
+
+export async function parseGraphQL<T>(response: Response): Promise<GqlResult<T>> {
+  const text = await response.text();
+  let body: { data?: T | null; errors?: GqlResult['errors'] } = {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as typeof body;
+  } catch {
+    // Not JSON (e.g. a plain-text refusal): the caller looks at status and text.
+  }
+  return { status: response.status, headers: response.headers, data: body.data, errors: body.errors, text };
+}
+
+/** Error codes of a GraphQL answer, in order. */
+export const codesOf = (result: Pick<GqlResult, 'errors'>): string[] =>
+  (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'NO_CODE'));
+
+export function multipartBody(
+  file: Buffer,
+  options: UploadOptions = {},
+): { body: Buffer; contentType: string; boundary: string } {
+  const boundary = `----imagehub-test-${randomBytes(8).toString('hex')}`;
+  const parts: Buffer[] = [];
+  const field = (name: string, value: string) =>
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
+    );
+  const filePart = (name: string, filename: string, type: string, bytes: Buffer) => {
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`,
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    );
+  };
+  field(
+    'operations',
+    options.operations ?? JSON.stringify({ query: UPLOAD_MUTATION, variables: { file: null } }),
+  );
+  field('map', options.map ?? JSON.stringify({ '0': ['variables.file'] }));
+  if (!options.omitFile) {
+    filePart('0', options.filename ?? 'picture.png', options.contentType ?? 'image/png', file);
+  }
+  for (const extra of options.extraParts ?? []) {
+    filePart(extra.name, extra.filename ?? 'extra.png', 'application/octet-stream', extra.body);
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}`, boundary };
+}
