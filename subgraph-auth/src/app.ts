@@ -104,6 +104,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       ]),
       nodeEnv: config.nodeEnv,
       csrfPrevention: true,
+      // main.ts owns SIGTERM/SIGINT (HTTP first, then the pool); Apollo's own handler would race it.
+      stopOnTerminationSignals: false,
       introspection: config.introspection,
       includeStacktraceInErrorResponses: !production && config.nodeEnv !== 'test',
       formatError,

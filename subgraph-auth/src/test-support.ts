@@ -28,6 +28,8 @@ export interface StartAuthServiceOptions {
   databaseUrl?: string;
   /** Capture logs instead of dropping them. */
   logger?: Logger;
+  /** Share throttle counters with another server started with the same value (replicas); default: private. */
+  throttleNamespace?: string;
 }
 
 export interface GraphQLResult<T = Record<string, unknown>> {
@@ -88,7 +90,7 @@ export async function startAuthService(options: StartAuthServiceOptions = {}): P
   });
   const server = await createServer(config, {
     logger: options.logger,
-    throttleNamespace: `test-${randomBytes(6).toString('hex')}`,
+    throttleNamespace: options.throttleNamespace ?? `test-${randomBytes(6).toString('hex')}`,
   });
   const port = await listen(server.httpServer, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
