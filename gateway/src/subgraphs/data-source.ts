@@ -76,7 +76,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       outcome = result.errors ? 'graphql_errors' : 'ok';
       return result;
     } catch (error) {
-      const graphqlError = this.toGraphQLError(error, uploads.length > 0);
+      const graphqlError = this.toGraphQLError(error, uploads.length > 0, incoming?.clientGone);
       if (graphqlError.extensions.code === ErrorCode.PAYLOAD_TOO_LARGE) outcome = 'too_large';
       throw graphqlError;
     } finally {
@@ -103,7 +103,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     );
   }
 
-  private toGraphQLError(error: unknown, withUpload: boolean): GraphQLError {
+  private toGraphQLError(error: unknown, withUpload: boolean, clientGone?: AbortSignal): GraphQLError {
     if (error instanceof GraphQLError) return error;
     // A failed file stream explains itself better than the aborted request it caused.
     const cause = findCause(error);
@@ -111,10 +111,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       return codedError(ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { field: 'file' });
     }
     if (cause instanceof UploadRequestError) return codedError(cause.code, cause.message, { field: 'file' });
-    this.options.logger.warn(
-      { err: error, subgraph: this.options.name, withUpload },
-      'subgraph request failed',
-    );
+    // A client that went away is not a subgraph failure worth a warning.
+    if (!clientGone?.aborted) {
+      this.options.logger.warn(
+        { err: error, subgraph: this.options.name, withUpload },
+        'subgraph request failed',
+      );
+    }
     return codedError(ErrorCode.SERVICE_UNAVAILABLE, `The ${this.options.name} service is unavailable`, {
       serviceName: this.options.name,
     });
