@@ -125,7 +125,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       expressMiddleware(apollo, {
         context: async ({ req }): Promise<Context> => ({
           ip: clientIp(req),
-          log: req.log ?? logger,
+          log: requestLogger(req, logger),
           bearer: bearerToken(req.headers.authorization),
           auth,
           loaders: createLoaders(users),
@@ -155,6 +155,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   }
 }
 
+/** pino-http's per-request child logger (it carries the request id); typed here so builds need not see pino-http's augmentation. */
+function requestLogger(req: Request, fallback: Logger): Logger {
+  return (req as Request & { log?: Logger }).log ?? fallback;
+}
+
 function clientIp(req: Request): string {
   const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
   // One client, one key, whether it arrived over IPv4 or as an IPv4-mapped IPv6 address.
@@ -165,7 +170,7 @@ function clientIp(req: Request): string {
 function jsonErrors(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = (error as { status?: number }).status ?? 500;
-    if (status >= 500) (req.log ?? logger).error({ err: error }, 'request failed');
+    if (status >= 500) requestLogger(req, logger).error({ err: error }, 'request failed');
     const code =
       status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
     const message =
