@@ -3,13 +3,15 @@
  * hostile-input and soak suites. Every answer and every log line is recorded, so a suite can check
  * headers on all of them and look for secrets in the logs afterwards.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDb, type EmbeddedDatabase, freePort, type Knex, migrateLatest } from '@imagehub/db';
-import { type ServiceName, spawnService, startEmbeddedDatabase, waitUntilReady } from '../../scripts/system';
+import { createDb, freePort, type Knex, migrateLatest } from '@imagehub/db';
+import { ROOT, type ServiceName, spawnService, waitUntilReady } from '../../scripts/system';
+
+const POSTGRES_PROCESS = path.join(__dirname, 'postgres-process.ts');
 
 export type { ServiceName };
 export const SERVICES: ServiceName[] = ['subgraph-auth', 'subgraph-image', 'gateway'];
@@ -82,6 +84,7 @@ export interface UploadOptions {
   /** Extra parts after the file (more files, unexpected fields). */
   extraParts?: { name: string; filename?: string; body: Buffer }[];
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 const UPLOAD_MUTATION =
@@ -102,7 +105,7 @@ export class System {
   /** Knex on the system's database, as the superuser: the tests' view of what was stored. */
   db!: Knex;
   databaseUrl!: string;
-  embedded?: EmbeddedDatabase;
+  postgres?: ChildProcess;
   pgPort = 0;
   authPort = 0;
   imagePort = 0;
@@ -135,9 +138,11 @@ export class System {
       } else {
         system.databaseUrl = options.database.url;
       }
-      system.db = createDb({ url: system.databaseUrl, applicationName: 'test-harness', poolMax: 3 });
+      system.db ??= createDb({ url: system.databaseUrl, applicationName: 'test-harness', poolMax: 3 });
       await migrateLatest(system.db);
-      for (const name of SERVICES) await system.startService(name);
+      // The image subgraph waits for the auth JWKS by itself (its /readyz stays false until then).
+      await Promise.all([system.startService('subgraph-auth'), system.startService('subgraph-image')]);
+      await system.startService('gateway');
       return system;
     } catch (error) {
       await system.stop();
@@ -149,23 +154,50 @@ export class System {
     return `http://127.0.0.1:${ports(this)[service]}`;
   }
 
-  /** Starts (or restarts, on the same port and data folder) the embedded Postgres. */
+  /** Starts (or restarts, on the same port and data folder) the embedded Postgres, in its own process. */
   async startPostgres(): Promise<void> {
-    const started = await startEmbeddedDatabase({
-      dataDir: path.join(this.dataDir, 'pg'),
-      port: this.pgPort,
-      database: 'imagehub',
-      // Persistent on purpose: a stop must keep the data for the restart; stop() removes the folder.
-      ephemeral: false,
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        POSTGRES_PROCESS,
+        path.join(this.dataDir, 'pg'),
+        String(this.pgPort),
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.postgres = child;
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        const line = output.split('\n').find((l) => l.startsWith('{"url"'));
+        if (line) resolve((JSON.parse(line) as { url: string }).url);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+      });
+      child.once('exit', (code) =>
+        reject(new Error(`embedded Postgres exited (${code}): ${output.slice(-2000)}`)),
+      );
     });
-    this.embedded = started.server;
-    this.databaseUrl = started.url;
+    this.databaseUrl = url;
+    this.db = createDb({ url, applicationName: 'test-harness', poolMax: 3 });
   }
 
+  /** Stops Postgres cleanly (fast shutdown: open connections are terminated). */
   async stopPostgres(): Promise<void> {
-    const server = this.embedded;
-    this.embedded = undefined;
-    await server?.stop();
+    const child = this.postgres;
+    this.postgres = undefined;
+    if (!child || child.exitCode !== null) return;
+    // Our own pool would only log the severed connections.
+    await this.db?.destroy();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
   }
 
   serviceEnv(name: ServiceName): Record<string, string | undefined> {
@@ -278,7 +310,12 @@ export class System {
     query: string,
     variables: Record<string, unknown> = {},
     token?: string,
-    options: { service?: ServiceName; headers?: Record<string, string>; body?: string } = {},
+    options: {
+      service?: ServiceName;
+      headers?: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+    } = {},
   ): Promise<GqlResult<T>> {
     if (token) this.secrets.add(token);
     const response = await this.request(options.service ?? 'gateway', '/graphql', {
@@ -289,6 +326,7 @@ export class System {
         ...options.headers,
       },
       body: options.body ?? JSON.stringify({ query, variables }),
+      signal: options.signal,
     });
     return parseGraphQL<T>(response);
   }
@@ -306,6 +344,7 @@ export class System {
         ...options.headers,
       },
       body: new Uint8Array(body),
+      signal: options.signal,
     });
     return parseGraphQL(response);
   }
