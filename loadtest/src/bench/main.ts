@@ -94,7 +94,7 @@ const outcome = (r: LoadResult) =>
   `${r.ok} ok${r.shed ? `, ${r.shed} shed` : ''}${r.failed ? `, ${r.failed} FAILED` : ''}`;
 const mib = (bytes: number) => `${formatNumber(bytes / MIB)} MiB`;
 
-interface Figures {
+export interface Figures {
   login?: LoginFigures;
   read?: ReadFigures;
   flood?: FloodFigures;
@@ -149,6 +149,20 @@ export function summarise(f: Figures, s: BenchSettings): { rows: Row[]; targets:
         measure: t.query === 'direct' ? `${t.name}: me { id name }` : t.name,
         value: `${formatNumber(t.result.okPerSec)}/s`,
         detail: `${latency(t.result)}; x${formatNumber(t.ratioToOurs, 2)} of ours; ${outcome(t.result)}`,
+      });
+    }
+    for (const t of f.read.targets) {
+      const cpu = Object.entries(t.cpuMsPerRequest ?? {})
+        .map(([name, value]) => `${name.replace('subgraph-', '')} ${formatNumber(value, 2)}`)
+        .join(', ');
+      rows.push({
+        scenario: '2 read',
+        measure: `CPU ms/request: ${t.name}`,
+        value: formatNumber(
+          Object.values(t.cpuMsPerRequest ?? {}).reduce((a, b) => a + b, 0),
+          2,
+        ),
+        detail: cpu,
       });
     }
     const by = (name: string) => f.read?.targets.find((t) => t.name === name)?.result.okPerSec ?? Number.NaN;
@@ -331,6 +345,8 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       seconds: { type: 'string' },
       only: { type: 'string', default: '1,2,3,4,5' },
+      /** Writes a V8 CPU profile of every service into this folder (read it with profile-summary.ts). */
+      profile: { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
@@ -344,7 +360,11 @@ async function main(argv: string[]): Promise<number> {
   log(`${smoke ? 'smoke' : 'full'} run on ${host.cpu}, ${host.cores} cores, Node ${host.node}`);
   log(pinning ? `load generator pinned with taskset -c ${pinning}; services unpinned` : 'no CPU pinning');
 
-  const system = await startSystem({ log, env: { BCRYPT_COST: String(s.bcryptCost) } });
+  const system = await startSystem({
+    log,
+    env: { BCRYPT_COST: String(s.bcryptCost) },
+    nodeFlags: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : undefined,
+  });
   const figures: Figures = {};
   try {
     log(`seeding ${s.users} users with ${s.imagesPerUser} images each`);

@@ -16,7 +16,9 @@ function parseMultipart(body: Buffer, contentType: string) {
     parser.on('file', (name, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => files.push({ name, filename: info.filename ?? '', data: Buffer.concat(chunks) }));
+      stream.on('end', () =>
+        files.push({ name, filename: info.filename ?? '', data: Buffer.concat(chunks) }),
+      );
     });
     parser.on('close', () => resolve({ fields, files }));
     parser.on('error', reject);

@@ -1,5 +1,5 @@
 import type { LoadResult } from './load/job';
-import { brokenScenarios, summarise } from './main';
+import { brokenScenarios, type Figures, summarise } from './main';
 import { renderSvg, renderTable } from './report';
 import type { BenchSettings } from './scenarios';
 
@@ -33,14 +33,38 @@ function result(okPerSec: number, p99 = 10): LoadResult {
 }
 
 describe('bench report', () => {
-  const figures = {
+  const figures: Figures = {
     login: { gateway: result(45), bcryptComparesPerSec: 50, bcryptConcurrency: 2, ratio: 0.9 },
     read: {
       targets: [
-        { name: 'our gateway', query: 'federated' as const, result: result(300), ratioToOurs: 1 },
-        { name: 'stock @apollo/gateway', query: 'federated' as const, result: result(150), ratioToOurs: 0.5 },
-        { name: 'Hive Gateway', query: 'federated' as const, result: result(310), ratioToOurs: 310 / 300 },
-        { name: 'auth subgraph direct', query: 'direct' as const, result: result(900), ratioToOurs: 3 },
+        {
+          name: 'our gateway',
+          query: 'federated' as const,
+          result: result(300),
+          ratioToOurs: 1,
+          cpuMsPerRequest: { gateway: 2, 'subgraph-auth': 1 },
+        },
+        {
+          name: 'stock @apollo/gateway',
+          query: 'federated' as const,
+          result: result(150),
+          ratioToOurs: 0.5,
+          cpuMsPerRequest: {},
+        },
+        {
+          name: 'Hive Gateway',
+          query: 'federated' as const,
+          result: result(310),
+          ratioToOurs: 310 / 300,
+          cpuMsPerRequest: {},
+        },
+        {
+          name: 'auth subgraph direct',
+          query: 'direct' as const,
+          result: result(900),
+          ratioToOurs: 3,
+          cpuMsPerRequest: {},
+        },
       ],
     },
     flood: {
@@ -67,6 +91,11 @@ describe('bench report', () => {
     const table = renderTable(rows).split('\n');
     expect(new Set(table.map((line) => line.length)).size).toBe(1);
     expect(table.some((line) => line.includes('stock @apollo/gateway') && line.includes('150/s'))).toBe(true);
+    expect(
+      table.some(
+        (line) => line.includes('CPU ms/request: our gateway') && line.includes('gateway 2.00, auth 1.00'),
+      ),
+    ).toBe(true);
     const svg = renderSvg('t <&>', 'sub', panels);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('t &lt;&amp;&gt;');
@@ -75,9 +104,10 @@ describe('bench report', () => {
 
   it('calls a scenario broken only when nothing in it succeeded', () => {
     expect(brokenScenarios(figures)).toEqual([]);
-    const broken = {
+    const login = figures.login as NonNullable<Figures['login']>;
+    const broken: Figures = {
       ...figures,
-      login: { ...figures.login, gateway: { ...result(0), firstFailure: 'HTTP 500' } },
+      login: { ...login, gateway: { ...result(0), firstFailure: 'HTTP 500' } },
     };
     expect(brokenScenarios(broken)).toEqual(['login: no successful request (HTTP 500)']);
   });

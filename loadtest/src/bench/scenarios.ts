@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Pool } from 'pg';
+import { meterCpu } from './cpu';
 import type { LoadJob, LoadResult, RequestSpec } from './load/job';
 import { runLoad } from './load/run';
 import { sampleRss } from './rss';
@@ -99,11 +100,30 @@ export async function loginThroughput(
   };
 }
 
-export interface ReadFigures {
-  targets: Array<{ name: string; query: 'federated' | 'direct'; result: LoadResult; ratioToOurs: number }>;
+export interface ReadTarget {
+  name: string;
+  query: 'federated' | 'direct';
+  result: LoadResult;
+  ratioToOurs: number;
+  /**
+   * CPU milliseconds per successful request, per process (from /proc): unlike requests/s, this
+   * holds steady when other work shares the machine, and it says which process the time went to.
+   */
+  cpuMsPerRequest: Record<string, number>;
 }
 
-async function measureRead(label: string, url: string, query: string, users: SeededUser[], s: BenchSettings) {
+export interface ReadFigures {
+  targets: ReadTarget[];
+}
+
+async function measureRead(
+  label: string,
+  url: string,
+  query: string,
+  users: SeededUser[],
+  s: BenchSettings,
+  processes: Record<string, { pid: number; tree?: boolean }>,
+): Promise<{ result: LoadResult; cpuMsPerRequest: Record<string, number> }> {
   const job: LoadJob = {
     label,
     url,
@@ -113,7 +133,13 @@ async function measureRead(label: string, url: string, query: string, users: See
   };
   // JIT, query-plan caches and keep-alive pools warm up before the clock starts.
   if (s.warmupSeconds > 0) await runLoad({ ...job, label: `${label} (warm-up)`, duration: s.warmupSeconds });
-  return runLoad({ ...job, duration: s.seconds });
+  const meter = meterCpu(processes);
+  const result = await runLoad({ ...job, duration: s.seconds });
+  const cpuMs = meter.stop();
+  const cpuMsPerRequest = Object.fromEntries(
+    Object.entries(cpuMs).map(([name, ms]) => [name, result.ok ? ms / result.ok : Number.NaN]),
+  );
+  return { result, cpuMsPerRequest };
 }
 
 export async function federatedRead(
@@ -122,12 +148,20 @@ export async function federatedRead(
   s: BenchSettings,
   log: (m: string) => void,
 ): Promise<ReadFigures> {
-  const results: Array<{ name: string; query: 'federated' | 'direct'; result: LoadResult }> = [];
+  const results: Array<Omit<ReadTarget, 'ratioToOurs'>> = [];
+  const subgraphs = {
+    'subgraph-auth': { pid: system.pids['subgraph-auth'] },
+    'subgraph-image': { pid: system.pids['subgraph-image'] },
+    postgres: { pid: system.postgresPid, tree: true },
+  };
   log('  our gateway');
   results.push({
     name: 'our gateway',
     query: 'federated',
-    result: await measureRead('read: our gateway', system.urls.gateway, FEDERATED_READ, users, s),
+    ...(await measureRead('read: our gateway', system.urls.gateway, FEDERATED_READ, users, s, {
+      gateway: { pid: system.pids.gateway },
+      ...subgraphs,
+    })),
   });
   const peers: Array<[PeerName, string]> = [
     ['apollo-stock', 'stock @apollo/gateway'],
@@ -140,7 +174,10 @@ export async function federatedRead(
       results.push({
         name,
         query: 'federated',
-        result: await measureRead(`read: ${name}`, running.url, FEDERATED_READ, users, s),
+        ...(await measureRead(`read: ${name}`, running.url, FEDERATED_READ, users, s, {
+          gateway: { pid: running.pid },
+          ...subgraphs,
+        })),
       });
     } finally {
       await running.stop();
@@ -150,7 +187,7 @@ export async function federatedRead(
   results.push({
     name: 'auth subgraph direct',
     query: 'direct',
-    result: await measureRead('read: auth subgraph direct', system.urls.auth, DIRECT_READ, users, s),
+    ...(await measureRead('read: auth subgraph direct', system.urls.auth, DIRECT_READ, users, s, subgraphs)),
   });
   const ours = results[0]?.result.okPerSec ?? 0;
   return { targets: results.map((r) => ({ ...r, ratioToOurs: ours ? r.result.okPerSec / ours : 0 })) };

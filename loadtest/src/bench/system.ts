@@ -16,6 +16,7 @@ import {
   runMigrations,
   SERVICE_ORDER,
   type ServiceName,
+  serviceEntry,
   spawnService,
   startEmbeddedDatabase,
   stopProcess,
@@ -30,6 +31,8 @@ export interface RunningSystem {
   ports: Record<ServiceName, number>;
   urls: { gateway: string; auth: string; image: string };
   pids: Record<ServiceName, number>;
+  /** The postmaster; its children are the backends. */
+  postgresPid: number;
   supergraphPath: string;
   startPeer(name: PeerName): Promise<{ url: string; pid: number; stop(): Promise<void> }>;
   stop(): Promise<void>;
@@ -40,6 +43,8 @@ export interface SystemOptions {
   /** Extra environment for every service (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Extra Node flags for the services (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
+  nodeFlags?: string[];
 }
 
 function composeFor(urls: { auth: string; image: string }): string {
@@ -132,7 +137,13 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const pids = {} as Record<ServiceName, number>;
     for (const name of SERVICE_ORDER) {
       options.log(`starting ${name} on port ${ports[name]}`);
-      const child = spawnService(name, env, 'pipe');
+      const child = options.nodeFlags?.length
+        ? spawn(
+            process.execPath,
+            [...options.nodeFlags, '--conditions=development', '--import', 'tsx', serviceEntry(name)],
+            { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env },
+          )
+        : spawnService(name, env, 'pipe');
       children.push({ name, child });
       watchExit(name, child, tail(child), () => stopping);
       pids[name] = child.pid as number;
@@ -170,7 +181,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         },
       };
     };
-    return { databaseUrl, dataDir, ports, urls, pids, supergraphPath, startPeer, stop };
+    // Postgres writes its pid as the first line of postmaster.pid in its data folder.
+    const postgresPid = Number(
+      readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    return { databaseUrl, dataDir, ports, urls, pids, postgresPid, supergraphPath, startPeer, stop };
   } catch (error) {
     await stop();
     throw error;
