@@ -72,7 +72,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   ) as Record<(typeof SUBGRAPH_NAMES)[number], Pool>;
 
   const gateway = new ApolloGateway({
-    supergraphSdl: overrides.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8'),
+    supergraphSdl: overrides.supergraphSdl ?? readFileSync(config.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, 'utf8'),
     logger,
     buildService: ({ name }) => {
       if (name !== 'auth' && name !== 'image')
@@ -123,6 +123,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     parseOptions: { maxTokens: config.MAX_TOKENS },
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    // main.ts owns SIGTERM/SIGINT (drain HTTP first); Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
     introspection: !config.production,
     includeStacktraceInErrorResponses: !config.production,
     formatError: (formatted) => {

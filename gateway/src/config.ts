@@ -1,4 +1,4 @@
-import { csv, logLevel, nodeEnv, parseEnv, port } from '@imagehub/service-kit';
+import { csv, logLevel, nodeEnv, optionalString, parseEnv, port } from '@imagehub/service-kit';
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -9,6 +9,8 @@ const schema = z.object({
   GATEWAY_PORT: port(4000),
   AUTH_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   IMAGE_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
+  /** The composed supergraph to serve; defaults to the committed gateway/supergraph.graphql. */
+  SUPERGRAPH_PATH: optionalString,
   /** Same default as the image subgraph, so an oversized upload is refused before it is forwarded. */
   MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
   /** Browser origins allowed to call the API cross-origin; empty means same-origin only. */

@@ -108,6 +108,41 @@ describe('the gateway front door', () => {
     expect(metrics).toMatch(/gateway_upload_bytes_total/);
   });
 
+  it('answers CORS only for configured origins (none by default)', async () => {
+    const preflight = (url: string, origin: string) =>
+      fetch(`${url}/graphql`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+    const byDefault = await preflight(system.gatewayUrl, 'https://app.example');
+    expect(byDefault.headers.get('access-control-allow-origin')).toBeNull();
+
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      CORS_ORIGINS: 'https://app.example',
+      AUTH_SUBGRAPH_URL: system.gatewayConfig.AUTH_SUBGRAPH_URL,
+      IMAGE_SUBGRAPH_URL: system.gatewayConfig.IMAGE_SUBGRAPH_URL,
+    });
+    const withCors = await createServer(config);
+    const port = await listen(withCors.httpServer, 0, '127.0.0.1');
+    try {
+      const allowed = await preflight(`http://127.0.0.1:${port}`, 'https://app.example');
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+      const other = await preflight(`http://127.0.0.1:${port}`, 'https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await new Promise<void>((resolve) => withCors.httpServer.close(() => resolve()));
+      await withCors.close();
+    }
+  });
+
   describe('in production', () => {
     it('hides the IDE, introspection, suggestions and stack traces', async () => {
       const config = loadConfig({
