@@ -15,7 +15,14 @@ export function rawRequest(
   port: number,
   head: string,
   body: Buffer,
-  options: { sendBytes?: number; abort?: boolean; timeoutMs?: number } = {},
+  options: {
+    sendBytes?: number;
+    abort?: boolean;
+    timeoutMs?: number;
+    /** Send the body in this many pieces, `paceMs` apart: a slow client, so the request stays in flight. */
+    pieces?: number;
+    paceMs?: number;
+  } = {},
 ): Promise<RawAnswer> {
   const sendBytes = options.sendBytes ?? body.length;
   return new Promise((resolve, reject) => {
@@ -35,14 +42,20 @@ export function rawRequest(
     socket.on('end', finish);
     socket.on('close', finish);
     socket.on('error', () => finish());
-    socket.on('connect', () => {
+    socket.on('connect', async () => {
       socket.write(head);
-      socket.write(body.subarray(0, sendBytes), () => {
-        if (options.abort) {
-          // Let the server start on the part it has, then vanish.
-          setTimeout(() => socket.destroy(), 200);
-        }
-      });
+      const toSend = body.subarray(0, sendBytes);
+      const pieces = Math.max(1, options.pieces ?? 1);
+      const size = Math.ceil(toSend.length / pieces);
+      for (let offset = 0; offset < toSend.length; offset += size) {
+        if (socket.destroyed) return;
+        if (offset > 0 && options.paceMs) await new Promise((r) => setTimeout(r, options.paceMs));
+        socket.write(toSend.subarray(offset, offset + size));
+      }
+      if (options.abort) {
+        // Let the server start on the part it has, then vanish.
+        setTimeout(() => socket.destroy(), 200);
+      }
     });
   });
 }
@@ -56,4 +69,16 @@ export function requestHead(
   const lines = [`${method} ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close'];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** Whether a fresh TCP connection to the port is refused right now. */
+export function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
 }
