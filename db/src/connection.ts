@@ -12,6 +12,8 @@ export interface DbOptions {
   acquireTimeoutMs?: number;
   /** Server-side cap on any one statement. */
   statementTimeoutMs?: number;
+  /** Where knex's own warnings go; by default they are dropped, since knex would print plain text into JSON logs. */
+  log?: { warn(message: string): void; error(message: string): void };
 }
 
 /** The knex/pg connection factory both subgraphs use. */
@@ -32,6 +34,12 @@ export function createDb(options: DbOptions): Knex {
       idleTimeoutMillis: 30_000,
     },
     acquireConnectionTimeout: options.acquireTimeoutMs ?? 5_000,
+    log: {
+      warn: (message: string) => options.log?.warn(String(message)),
+      error: (message: string) => options.log?.error(String(message)),
+      deprecate: () => {},
+      debug: () => {},
+    },
   });
 }
 

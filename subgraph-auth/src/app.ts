@@ -59,6 +59,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     url: config.databaseUrl,
     applicationName: 'subgraph-auth',
     poolMax: config.dbPoolMax,
+    log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
   });
   try {
     const users = new UserStore(db);

@@ -46,10 +46,15 @@ export interface ImageServer {
 
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<ImageServer> {
   const logger = overrides.logger ?? createLogger('subgraph-image', config.logLevel);
-  const metrics = createMetrics('subgraph_image');
+  const metrics = createMetrics('subgraph-image');
   const db =
     overrides.db ??
-    createDb({ url: config.databaseUrl, applicationName: 'subgraph-image', poolMax: config.dbPoolMax });
+    createDb({
+      url: config.databaseUrl,
+      applicationName: 'subgraph-image',
+      poolMax: config.dbPoolMax,
+      log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
+    });
   const verifier = new TokenVerifier({
     issuer: config.auth.issuer,
     audience: config.auth.audience,
@@ -86,6 +91,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     csrfPrevention: true,
     introspection: config.nodeEnv !== 'production',
     includeStacktraceInErrorResponses: false,
+    // main.ts owns SIGTERM: Apollo's own handler would race it and stop the server before the drain.
+    stopOnTerminationSignals: false,
     // No Apollo Studio here: inline traces would only add work to every request.
     plugins: [metricsPlugin(metrics), errorLogPlugin(logger), ApolloServerPluginInlineTraceDisabled()],
     formatError: (formatted) =>
