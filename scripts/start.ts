@@ -32,6 +32,11 @@ const config = parseEnv(
     AUTH_PORT: port(4001),
     IMAGE_PORT: port(4002),
     READY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+    TRUST_PROXY: optionalString,
+    AUTH_JWKS_URL: optionalString,
+    AUTH_SUBGRAPH_URL: optionalString,
+    IMAGE_SUBGRAPH_URL: optionalString,
+    PUBLIC_URL: optionalString,
   }),
   process.env,
 );
@@ -76,6 +81,13 @@ function startService(name: ServiceName, databaseUrl: string): void {
     GATEWAY_PORT: String(config.GATEWAY_PORT),
     AUTH_PORT: String(config.AUTH_PORT),
     IMAGE_PORT: String(config.IMAGE_PORT),
+    // The subgraphs sit behind the gateway, which appends the client's address to X-Forwarded-For.
+    TRUST_PROXY: name === 'gateway' ? config.TRUST_PROXY : '1',
+    // Where the services find each other when the ports are moved; explicit settings win.
+    AUTH_JWKS_URL: config.AUTH_JWKS_URL ?? `http://127.0.0.1:${config.AUTH_PORT}/.well-known/jwks.json`,
+    AUTH_SUBGRAPH_URL: config.AUTH_SUBGRAPH_URL ?? `http://127.0.0.1:${config.AUTH_PORT}/graphql`,
+    IMAGE_SUBGRAPH_URL: config.IMAGE_SUBGRAPH_URL ?? `http://127.0.0.1:${config.IMAGE_PORT}/graphql`,
+    PUBLIC_URL: config.PUBLIC_URL ?? `http://localhost:${config.GATEWAY_PORT}`,
   });
   child.once('exit', (code, signal) => {
     children.delete(name);
@@ -108,10 +120,12 @@ async function main(): Promise<void> {
   // While a service is still being written it has no entry point yet; start the ones that exist.
   const available = SERVICE_ORDER.filter((name) => existsSync(serviceEntry(name)));
   for (const name of available) {
+    if (stopping) return;
     say(`starting ${name} on port ${PORTS[name]}`);
     startService(name, databaseUrl);
     await waitUntilReady(PORTS[name], config.READY_TIMEOUT_MS, () => stopping);
   }
+  if (stopping) return;
   const front = available.includes('gateway') ? 'gateway' : available[0];
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (front) say(`ready in ${seconds} s: GraphQL at http://localhost:${PORTS[front]}/graphql (Ctrl+C stops)`);
