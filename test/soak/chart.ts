@@ -81,6 +81,7 @@ export function renderChart(title: string, panels: Panel[], columns = 2): string
   );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="12" y="20" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
     ...body,
