@@ -10,8 +10,18 @@ import {
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { createBaseApp, createLogger, ErrorCode, type Logger, metricsPlugin } from '@imagehub/service-kit';
+import {
+  bearerToken,
+  createBaseApp,
+  createLogger,
+  ErrorCode,
+  InvalidTokenError,
+  type Logger,
+  metricsPlugin,
+  TokenVerifier,
+} from '@imagehub/service-kit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { GraphQLError } from 'graphql';
 import { Pool } from 'undici';
 import type { Config } from './config';
 import { corsFor } from './http/cors';
@@ -71,13 +81,20 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     ]),
   ) as Record<(typeof SUBGRAPH_NAMES)[number], Pool>;
 
+  // Only uploads are checked here (see multipartUploads); every other request is the subgraphs' to judge.
+  const uploadTokens = new TokenVerifier({
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    jwksUrl: config.jwksUrl,
+  });
+  const dataSources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: overrides.supergraphSdl ?? readFileSync(config.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, 'utf8'),
     logger,
     buildService: ({ name }) => {
       if (name !== 'auth' && name !== 'image')
         throw new Error(`The supergraph names an unknown subgraph "${name}"`);
-      return new SubgraphDataSource({
+      const dataSource = new SubgraphDataSource({
         name,
         url: config.subgraphs[name],
         pool: pools[name],
@@ -86,6 +103,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
         uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
       });
+      dataSources.push(dataSource);
+      return dataSource;
     },
   });
 
@@ -102,6 +121,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   }).protect();
 
   const plugins: ApolloServerPlugin<GatewayContext>[] = [
+    requireResolvableOperation,
     ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
     metricsPlugin(metrics) as ApolloServerPlugin<GatewayContext>,
     ApolloServerPluginCacheControlDisabled(),
@@ -163,6 +183,16 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       maxFieldBytes: config.MAX_JSON_BODY_BYTES,
       onUploadBytes: (bytes) => metrics.uploadBytes.inc(bytes),
       onRefused: () => metrics.uploads.inc({ outcome: 'refused' }),
+      authenticate: async (req) => {
+        const token = bearerToken(req.headers.authorization);
+        if (!token) return 'Authentication required';
+        try {
+          await uploadTokens.verify(token);
+          return undefined;
+        } catch (error) {
+          return error instanceof InvalidTokenError ? error.message : 'Invalid token';
+        }
+      },
     }),
     express.json({ limit: config.MAX_JSON_BODY_BYTES }),
     (req: Request, _res: Response, next: NextFunction) => {
@@ -190,9 +220,31 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       supergraphLoaded = false;
       await apollo.stop();
       await Promise.all(Object.values(pools).map((pool) => pool.close()));
+      for (const dataSource of dataSources) dataSource.close();
     },
   };
 }
+
+/**
+ * Several operations without an operationName (or a name that is not in the document) would reach
+ * the gateway's executor, which throws and turns a client mistake into a 500. Answer 400 instead.
+ */
+const requireResolvableOperation: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation(ctx) {
+        if (ctx.operation) return;
+        const name = ctx.request.operationName;
+        throw new GraphQLError(
+          name
+            ? `Unknown operation named "${name.slice(0, 64)}"`
+            : 'Must provide operation name if query contains multiple operations',
+          { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } },
+        );
+      },
+    };
+  },
+};
 
 /** Body-parser and other request-level failures, answered in the GraphQL error shape clients parse anyway. */
 function requestErrorHandler(logger: Logger) {

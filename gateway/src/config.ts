@@ -9,6 +9,10 @@ const schema = z.object({
   GATEWAY_PORT: port(4000),
   AUTH_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   IMAGE_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
+  /** Where the auth service publishes its public keys; defaults to the auth subgraph's origin. */
+  AUTH_JWKS_URL: optionalString,
+  JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
+  JWT_AUDIENCE: z.string().min(1).default('imagehub'),
   /** The composed supergraph to serve; defaults to the committed gateway/supergraph.graphql. */
   SUPERGRAPH_PATH: optionalString,
   /** Same default as the image subgraph, so an oversized upload is refused before it is forwarded. */
@@ -34,6 +38,7 @@ const schema = z.object({
 export type Config = z.infer<typeof schema> & {
   production: boolean;
   subgraphs: { auth: string; image: string };
+  jwksUrl: string;
 };
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -42,5 +47,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...parsed,
     production: parsed.NODE_ENV === 'production',
     subgraphs: { auth: parsed.AUTH_SUBGRAPH_URL, image: parsed.IMAGE_SUBGRAPH_URL },
+    jwksUrl: parsed.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', parsed.AUTH_SUBGRAPH_URL).toString(),
   };
 }

@@ -71,6 +71,19 @@ describe('the gateway front door', () => {
     expect(huge.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('answers 400, not 500, when the operation to run is ambiguous or unknown', async () => {
+    const document = 'query A { me { id } } query B { me { name } }';
+    const ambiguous = await gql(system.gatewayUrl, document);
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.errors?.[0]?.extensions?.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    const response = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: document, operationName: 'C' }),
+    });
+    expect(response.status).toBe(400);
+  });
+
   it('does not execute batched requests', async () => {
     const response = await fetch(`${system.gatewayUrl}/graphql`, {
       method: 'POST',

@@ -1,15 +1,31 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { codedError, ErrorCode, type Logger } from '@imagehub/service-kit';
 import { GraphQLError } from 'graphql';
-import type { Dispatcher, Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { GatewayMetrics } from '../metrics';
-import { UploadRequestError } from '../uploads/multipart';
-import { findUploads, PayloadTooLargeError, type StreamedUpload } from '../uploads/upload';
+import {
+  findUploads,
+  PayloadTooLargeError,
+  type StreamedUpload,
+  UploadRequestError,
+} from '../uploads/upload';
 import type { GatewayContext } from './context';
 
 type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+
+/** The parts of a subgraph's HTTP answer the gateway looks at, whichever client fetched it. */
+interface SubgraphAnswer {
+  statusCode: number;
+  contentType: string;
+  json(): Promise<unknown>;
+  discard(): Promise<void>;
+}
+
+/** A GraphQL answer to an upload is a few hundred bytes; anything huge is not one. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 
 export interface SubgraphDataSourceOptions {
   name: string;
@@ -29,10 +45,16 @@ export interface SubgraphDataSourceOptions {
  */
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly path: string;
+  private readonly uploadAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(private readonly options: SubgraphDataSourceOptions) {
     const url = new URL(options.url);
     this.path = `${url.pathname}${url.search}`;
+  }
+
+  /** Releases kept-alive upload sockets (the JSON pool belongs to the caller). */
+  close(): void {
+    this.uploadAgent.destroy();
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
@@ -62,17 +84,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const stopTimer = this.options.metrics.subgraphFetchDuration.startTimer({ subgraph: this.options.name });
     let outcome = 'error';
     try {
-      const timeout = uploads.length > 0 ? this.options.uploadTimeoutMs : this.options.timeoutMs;
-      const response = await this.options.pool.request({
-        method: 'POST',
-        path: this.path,
-        headers,
-        body,
-        signal: incoming?.clientGone,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-      const result = await this.readResult(response);
+      const answer =
+        typeof body === 'string'
+          ? await this.sendJson(headers, body, incoming?.clientGone)
+          : await this.sendUpload(headers, body, incoming?.clientGone);
+      const result = await this.readResult(answer);
       outcome = result.errors ? 'graphql_errors' : 'ok';
       return result;
     } catch (error) {
@@ -85,21 +101,104 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     }
   }
 
-  private async readResult(response: Dispatcher.ResponseData): Promise<GatewayGraphQLResponse> {
-    const contentType = String(response.headers['content-type'] ?? '');
+  private async sendJson(
+    headers: Record<string, string>,
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<SubgraphAnswer> {
+    const response = await this.options.pool.request({
+      method: 'POST',
+      path: this.path,
+      headers,
+      body,
+      signal,
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
+    });
+    return {
+      statusCode: response.statusCode,
+      contentType: String(response.headers['content-type'] ?? ''),
+      json: () => response.body.json(),
+      discard: () => response.body.dump(),
+    };
+  }
+
+  /**
+   * Uploads go over node:http rather than undici: a subgraph may answer before reading the file
+   * (no token, too large) and close the connection, and undici then fails the whole request with a
+   * socket error while node:http hands over the answer that already arrived.
+   */
+  private sendUpload(
+    headers: Record<string, string>,
+    body: Readable,
+    signal?: AbortSignal,
+  ): Promise<SubgraphAnswer> {
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const request = http.request(this.options.url, {
+        method: 'POST',
+        headers,
+        agent: this.uploadAgent,
+        signal,
+        timeout: this.options.uploadTimeoutMs,
+      });
+      request.on('timeout', () =>
+        request.destroy(new Error('The subgraph did not answer the upload in time')),
+      );
+      request.on('error', (error) => {
+        // Once the answer is in, the subgraph closing on the rest of the file is expected.
+        if (!answered) reject(error);
+      });
+      body.on('error', (error) => {
+        request.destroy(error);
+        reject(error);
+      });
+      request.on('response', (response) => {
+        answered = true;
+        // The subgraph has spoken: stop streaming the client's file to it.
+        body.unpipe(request);
+        body.destroy();
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const text = new Promise<string>((done, failed) => {
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER_BYTES) response.destroy(new Error('Subgraph answer too large'));
+            else chunks.push(chunk);
+          });
+          response.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+          response.on('error', failed);
+          response.on('aborted', () => failed(new Error('The subgraph connection closed mid-answer')));
+        });
+        text.catch(() => {});
+        resolve({
+          statusCode: response.statusCode ?? 502,
+          contentType: String(response.headers['content-type'] ?? ''),
+          json: async () => JSON.parse(await text),
+          discard: async () => {
+            await text.catch(() => {});
+          },
+        });
+      });
+      body.pipe(request);
+    });
+  }
+
+  private async readResult(answer: SubgraphAnswer): Promise<GatewayGraphQLResponse> {
+    const { contentType } = answer;
     if (
       contentType.startsWith('application/json') ||
       contentType.startsWith('application/graphql-response+json')
     ) {
-      const result = (await response.body.json()) as GatewayGraphQLResponse;
+      const result = (await answer.json()) as GatewayGraphQLResponse;
       // A GraphQL answer (even with a 4xx/5xx status) is passed on as one, errors and partial data alike.
       if (result && typeof result === 'object' && ('data' in result || 'errors' in result)) return result;
     } else {
-      await response.body.dump();
+      await answer.discard();
     }
     throw codedError(
       ErrorCode.SERVICE_UNAVAILABLE,
-      `The ${this.options.name} service answered with HTTP ${response.statusCode} and no GraphQL result`,
+      `The ${this.options.name} service answered with HTTP ${answer.statusCode} and no GraphQL result`,
     );
   }
 

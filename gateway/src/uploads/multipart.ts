@@ -2,18 +2,9 @@ import { Transform } from 'node:stream';
 import { ErrorCode } from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PayloadTooLargeError, StreamedUpload } from './upload';
+import { PayloadTooLargeError, StreamedUpload, UploadRequestError } from './upload';
 
-export class UploadRequestError extends Error {
-  override name = 'UploadRequestError';
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { UploadRequestError } from './upload';
 
 export interface MultipartOptions {
   maxFileBytes: number;
@@ -21,6 +12,12 @@ export interface MultipartOptions {
   maxFieldBytes: number;
   onUploadBytes?: (bytes: number) => void;
   onUpload?: (upload: StreamedUpload) => void;
+  /**
+   * Checks the caller before a byte of the file is read; returns why it is refused, if it is.
+   * Uploads only: an anonymous client must not make the gateway stream megabytes to a subgraph
+   * that will refuse them (and, refusing early, cut the connection under the gateway's feet).
+   */
+  authenticate?: (req: Request) => Promise<string | undefined>;
   /** A multipart request refused before reaching Apollo Server (limits, malformed form). */
   onRefused?: (error: Error) => void;
 }
@@ -43,13 +40,28 @@ const FRAMING_BYTES = 16 * 1024;
  */
 export function multipartUploads(options: MultipartOptions): RequestHandler {
   const { maxFileBytes, maxFieldBytes } = options;
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' || !isMultipart(req)) return next();
     if (!hasPreflightHeader(req)) {
       // Leave the refusal to Apollo Server's CSRF prevention, without reading a byte of the body.
       req.body = {};
       return next();
     }
+    if (options.authenticate) {
+      return void options
+        .authenticate(req)
+        .then(
+          (problem) =>
+            problem
+              ? refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, problem))
+              : parseForm(req, res, next),
+          next,
+        );
+    }
+    parseForm(req, res, next);
+  };
+
+  function parseForm(req: Request, res: Response, next: NextFunction): void {
     const declaredLength = Number(req.headers['content-length']);
     if (declaredLength > maxFileBytes + maxFieldBytes + FRAMING_BYTES) {
       const error = new UploadRequestError(
@@ -208,7 +220,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       }
     });
     req.pipe(parser);
-  };
+  }
 }
 
 const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
@@ -242,6 +254,8 @@ function parseMap(text: string): Record<string, string[]> {
     if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string')) {
       throw badRequest('Every "map" entry must be a non-empty list of paths');
     }
+    // A stream can be read once: one file feeds one variable.
+    if (paths.length > 1) throw badRequest('A file can be mapped to one variable only');
   }
   return value as Record<string, string[]>;
 }

@@ -1,7 +1,20 @@
 import { Readable } from 'node:stream';
+import type { ErrorCode } from '@imagehub/service-kit';
 
 export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError';
+}
+
+/** A multipart request the gateway refuses, with the HTTP status and contract code to answer with. */
+export class UploadRequestError extends Error {
+  override name = 'UploadRequestError';
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**

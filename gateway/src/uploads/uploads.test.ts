@@ -48,6 +48,11 @@ async function postChunked(url: string, token: string, body: ReadableStream<Uint
   };
 }
 
+async function uploadedBytes(system: RunningSystem): Promise<number> {
+  const metrics = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+  return Number(/gateway_upload_bytes_total\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
+}
+
 async function imageCount(system: RunningSystem, token: string): Promise<number> {
   const result = await gql<{ myImages: { totalCount: number } }>(
     system.gatewayUrl,
@@ -83,9 +88,7 @@ describe('uploads through the gateway', () => {
     );
     expect(result.errors).toBeUndefined();
     expect(result.data!.uploadImage.byteSize).toBeGreaterThan(0);
-    const metrics = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
-    const counted = Number(/gateway_upload_bytes_total\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
-    expect(counted).toBeGreaterThanOrEqual(png.length);
+    expect(await uploadedBytes(system)).toBeGreaterThanOrEqual(png.length);
   });
 
   it('refuses an upload whose declared length is over the limit before reading it', async () => {
@@ -119,6 +122,56 @@ describe('uploads through the gateway', () => {
     // The gateway is fine afterwards.
     const ok = await postChunked(system.gatewayUrl, user.accessToken, chunkedMultipart(noisePng(16, 16)));
     expect(ok.errors).toBeUndefined();
+  });
+
+  it('refuses an upload without a valid token before forwarding a byte of it', async () => {
+    const before = await uploadedBytes(system);
+    const anonymous = await uploadImage(
+      system.gatewayUrl,
+      undefined,
+      pngOfSize(GATEWAY_LIMIT - 4096),
+      'anon.png',
+      {
+        query: UPLOAD,
+      },
+    );
+    expect(anonymous.errors).toEqual([
+      { message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } },
+    ]);
+    const forged = await uploadImage(
+      system.gatewayUrl,
+      'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
+      noisePng(8, 8),
+      'forged.png',
+      {
+        query: UPLOAD,
+      },
+    );
+    expect(forged.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(await uploadedBytes(system)).toBe(before);
+  });
+
+  it('refuses one file mapped to two variables', async () => {
+    const user = await system.auth.registerUser();
+    const form = new FormData();
+    form.append(
+      'operations',
+      JSON.stringify({
+        query:
+          'mutation ($a: Upload!, $b: Upload!) { a: uploadImage(file: $a) { id } b: uploadImage(file: $b) { id } }',
+        variables: { a: null, b: null },
+      }),
+    );
+    form.append('map', JSON.stringify({ 0: ['variables.a', 'variables.b'] }));
+    form.append('0', new Blob([new Uint8Array(noisePng(8, 8))]), 'a.png');
+    const response = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.accessToken}`, 'apollo-require-preflight': 'true' },
+      body: form,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+    expect(await imageCount(system, user.accessToken)).toBe(0);
   });
 
   it('refuses a multipart request without the CSRF preflight header', async () => {
