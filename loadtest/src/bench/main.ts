@@ -433,7 +433,10 @@ async function main(argv: string[]): Promise<number> {
     svgPath,
     renderSvg(
       `imagehub bench, ${date}${smoke ? ' (smoke)' : ''}`,
-      `${host.cpu}, ${host.cores} cores, Node ${host.node}; ${method.cpuSharing}`,
+      [
+        `${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node}; load average at start ${host.loadAverageAtStart[0]}`,
+        method.cpuSharing,
+      ],
       panels,
     ),
   );

@@ -96,7 +96,7 @@ describe('bench report', () => {
         (line) => line.includes('CPU ms/request: our gateway') && line.includes('gateway 2.00, auth 1.00'),
       ),
     ).toBe(true);
-    const svg = renderSvg('t <&>', 'sub', panels);
+    const svg = renderSvg('t <&>', ['sub'], panels);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('t &lt;&amp;&gt;');
     expect(svg.match(/<rect x=/g)).toHaveLength(2 + 4 + 2);

@@ -42,14 +42,14 @@ const escapeXml = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Horizontal bar panels stacked vertically; each panel has its own scale and unit. */
-export function renderSvg(title: string, subtitle: string, panels: Panel[]): string {
+export function renderSvg(title: string, subtitle: string[], panels: Panel[]): string {
   const width = 760;
   const labelWidth = 230;
   const barArea = width - labelWidth - 110;
   const barHeight = 20;
   const gap = 6;
   const parts: string[] = [];
-  let y = 56;
+  let y = 56 + subtitle.length * 16;
   for (const panel of panels) {
     parts.push(
       `<text x="16" y="${y}" class="panel">${escapeXml(panel.title)} (${escapeXml(panel.unit)})</text>`,
@@ -74,7 +74,7 @@ export function renderSvg(title: string, subtitle: string, panels: Panel[]): str
     '.label,.value{font-size:12px}.bar0{fill:#2b6cb0}.bar1{fill:#dd6b20}.bar2{fill:#38a169}.bar3{fill:#805ad5}</style>',
     `<rect width="${width}" height="${y}" fill="#fff"/>`,
     `<text x="16" y="24" class="title">${escapeXml(title)}</text>`,
-    `<text x="16" y="42" class="sub">${escapeXml(subtitle)}</text>`,
+    ...subtitle.map((line, i) => `<text x="16" y="${44 + i * 16}" class="sub">${escapeXml(line)}</text>`),
     ...parts,
     '</svg>',
     '',
