@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
+import { ErrorCode } from './errors';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 
@@ -101,4 +102,29 @@ function routeLabel(req: Request): string {
   if (path === '/graphql' || path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
   if (path.startsWith('/.well-known/')) return path;
   return 'other';
+}
+
+/**
+ * Body-parser and other request-level failures, answered in the GraphQL error shape clients parse
+ * anyway, never as Express's HTML page (which carries a stack trace).
+ */
+export function jsonErrorHandler(logger: Logger) {
+  return (
+    error: Error & { status?: number; type?: string },
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ) => {
+    if (res.headersSent) return next(error);
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500)
+      ((req as Request & { log?: Logger }).log ?? logger).error({ err: error }, 'request failed');
+    const [code, message] =
+      status === 413
+        ? [ErrorCode.PAYLOAD_TOO_LARGE, 'Request body too large']
+        : status === 500
+          ? [ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error']
+          : ['BAD_REQUEST', error.type === 'entity.parse.failed' ? 'Malformed JSON body' : 'Bad request'];
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  };
 }

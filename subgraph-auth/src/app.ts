@@ -15,10 +15,11 @@ import {
   createLogger,
   createMetrics,
   type Jwk,
+  jsonErrorHandler,
   type Logger,
   metricsPlugin,
 } from '@imagehub/service-kit';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type Request } from 'express';
 import { AccessTokenIssuer } from './auth/access-tokens';
 import { AuthService } from './auth/auth-service';
 import { PasswordHasher } from './auth/password-hasher';
@@ -133,7 +134,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         }),
       }),
     );
-    app.use(jsonErrors(logger));
+    app.use(jsonErrorHandler(logger));
 
     const httpServer = http.createServer(app);
     return {
@@ -165,17 +166,4 @@ function clientIp(req: Request): string {
   const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
   // One client, one key, whether it arrived over IPv4 or as an IPv4-mapped IPv6 address.
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
-
-/** Body-parser and other HTTP-level failures as JSON, never Express's HTML page with a stack trace. */
-function jsonErrors(logger: Logger) {
-  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = (error as { status?: number }).status ?? 500;
-    if (status >= 500) requestLogger(req, logger).error({ err: error }, 'request failed');
-    const code =
-      status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
-    const message =
-      status === 413 ? 'Request body too large' : status < 500 ? 'Bad request' : 'Internal server error';
-    res.status(status).json({ errors: [{ message, extensions: { code } }] });
-  };
 }

@@ -8,6 +8,7 @@ import {
   createBaseApp,
   createLogger,
   createMetrics,
+  jsonErrorHandler,
   type Logger,
   metricsPlugin,
   TokenVerifier,
@@ -114,6 +115,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
     }),
   );
+  app.use(jsonErrorHandler(logger));
 
   return {
     app,
