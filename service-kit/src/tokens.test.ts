@@ -126,6 +126,33 @@ describe('TokenVerifier', () => {
       jwksServer.close();
     }
   });
+
+  it('lets concurrent first requests share one JWKS fetch instead of failing on the cooldown', async () => {
+    let fetches = 0;
+    const jwksServer = createServer((_req, res) => {
+      fetches++;
+      res.setHeader('content-type', 'application/json');
+      setTimeout(() => res.end(JSON.stringify({ keys: [signer.jwk] })), 50);
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    const { port } = jwksServer.address() as AddressInfo;
+    try {
+      const remote = new TokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      });
+      const results = await Promise.allSettled([
+        remote.verify(sign()),
+        remote.verify(sign()),
+        remote.verify(sign()),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      expect(fetches).toBe(1);
+    } finally {
+      jwksServer.close();
+    }
+  });
 });
 
 describe('bearerToken', () => {

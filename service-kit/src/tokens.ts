@@ -96,6 +96,11 @@ export class TokenVerifier {
   }
 
   private async fetchKey(kid: string): Promise<KeyObject | undefined> {
+    // Requests that arrive while the first fetch is under way wait for it instead of hitting the cooldown.
+    if (this.inflightFetch) {
+      await this.refresh();
+      return this.keys.get(kid);
+    }
     const cooldown = this.options.refetchCooldownMs ?? 30_000;
     if (!this.options.jwksUrl || Date.now() - this.lastFetchAt < cooldown) return undefined;
     await this.refresh();

@@ -9,6 +9,7 @@ const settings: BenchSettings = {
   warmupSeconds: 0,
   readConnections: 1,
   loginConnections: 1,
+  floodConnections: 1,
   uploadCount: 1,
   uploadConcurrency: 1,
   uploadBytes: 5 * 1024 * 1024,
