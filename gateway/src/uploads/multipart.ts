@@ -170,7 +170,10 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       stream.on('limit', () =>
         forwarded?.destroy(new PayloadTooLargeError(`File is larger than ${maxFileBytes} bytes`)),
       );
-      stream.on('error', (error) => forwarded?.destroy(error));
+      // A broken form (cut short, bad boundary) is the client's mistake, not a subgraph failure.
+      stream.on('error', (error: Error) =>
+        forwarded?.destroy(badRequest(`Malformed multipart request: ${error.message}`)),
+      );
       // Whoever reads the upload sees its error; until then it must not crash the process.
       forwarded.on('error', () => {});
       forwarded.on('close', () => {

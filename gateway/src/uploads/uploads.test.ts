@@ -174,6 +174,32 @@ describe('uploads through the gateway', () => {
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
 
+  it('answers BAD_USER_INPUT when the form ends inside the file', async () => {
+    const user = await system.auth.registerUser();
+    const whole = chunkedMultipart(noisePng(40, 40));
+    const parts: Uint8Array[] = [];
+    for (const reader = whole.getReader(); ; ) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value);
+    }
+    // Everything but the end of the file and the closing boundary.
+    const body = Buffer.concat(parts);
+    const cut = body.subarray(0, body.length - 2048);
+    const response = await fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'multipart/form-data; boundary=chunkedboundary',
+        'apollo-require-preflight': 'true',
+        authorization: `Bearer ${user.accessToken}`,
+      },
+      body: cut,
+    });
+    const result = (await response.json()) as { errors?: { extensions?: Record<string, unknown> }[] };
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await imageCount(system, user.accessToken)).toBe(0);
+  });
+
   it('refuses a multipart request without the CSRF preflight header', async () => {
     const user = await system.auth.registerUser();
     const response = await fetch(`${system.gatewayUrl}/graphql`, {
