@@ -17,6 +17,8 @@ import {
   type Jwk,
   jsonErrorHandler,
   type Logger,
+  logUnexpectedErrors,
+  maskUnexpectedErrors,
   metricsPlugin,
 } from '@imagehub/service-kit';
 import express, { type Express, type Request } from 'express';
@@ -26,7 +28,6 @@ import { PasswordHasher } from './auth/password-hasher';
 import { Throttle } from './auth/throttle';
 import type { Config } from './config';
 import { type Context, createLoaders } from './context';
-import { formatError, logUnexpectedErrors } from './errors';
 import { resolvers } from './resolvers';
 import { typeDefs } from './schema';
 import { SessionStore } from './store/sessions';
@@ -110,10 +111,10 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       stopOnTerminationSignals: false,
       introspection: config.introspection,
       includeStacktraceInErrorResponses: !production && config.nodeEnv !== 'test',
-      formatError,
+      formatError: maskUnexpectedErrors,
       plugins: [
         metricsPlugin(metrics) as ApolloServerPlugin<Context>,
-        logUnexpectedErrors(logger),
+        logUnexpectedErrors<Context>(logger),
         // Federated traces would carry error details to whoever asks for them.
         ApolloServerPluginInlineTraceDisabled(),
         production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault(),

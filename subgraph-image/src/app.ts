@@ -10,6 +10,8 @@ import {
   createMetrics,
   jsonErrorHandler,
   type Logger,
+  logUnexpectedErrors,
+  maskUnexpectedErrors,
   metricsPlugin,
   TokenVerifier,
 } from '@imagehub/service-kit';
@@ -95,11 +97,12 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     // main.ts owns SIGTERM: Apollo's own handler would race it and stop the server before the drain.
     stopOnTerminationSignals: false,
     // No Apollo Studio here: inline traces would only add work to every request.
-    plugins: [metricsPlugin(metrics), errorLogPlugin(logger), ApolloServerPluginInlineTraceDisabled()],
-    formatError: (formatted) =>
-      formatted.extensions?.code === 'INTERNAL_SERVER_ERROR'
-        ? { ...formatted, message: 'Internal server error' }
-        : formatted,
+    plugins: [
+      metricsPlugin(metrics),
+      logUnexpectedErrors<Context>(logger),
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
+    formatError: maskUnexpectedErrors,
   });
   await apollo.start();
 
@@ -128,23 +131,6 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       draining = true;
       await apollo.stop();
       if (!overrides.db) await db.destroy();
-    },
-  };
-}
-
-/** Unexpected errors are masked for clients by formatError; their details go to the log instead. */
-function errorLogPlugin(logger: Logger) {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors(ctx: { errors: readonly { extensions?: Record<string, unknown> }[] }) {
-          for (const error of ctx.errors) {
-            const code = error.extensions?.code;
-            if (code === undefined || code === 'INTERNAL_SERVER_ERROR')
-              logger.error({ err: error }, 'GraphQL error');
-          }
-        },
-      };
     },
   };
 }
