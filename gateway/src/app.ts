@@ -16,6 +16,7 @@ import {
   createLogger,
   ErrorCode,
   InvalidTokenError,
+  jsonErrorHandler,
   type Logger,
   metricsPlugin,
   TokenVerifier,
@@ -205,7 +206,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   // Routes rather than a mount: a mount rewrites req.url, and the latency metric labels by path.
   app.get('/graphql', ...graphqlHandlers);
   app.post('/graphql', ...graphqlHandlers);
-  app.use(requestErrorHandler(logger));
+  app.use(jsonErrorHandler(logger));
 
   const httpServer = http.createServer(app);
   return {
@@ -245,25 +246,3 @@ const requireResolvableOperation: ApolloServerPlugin<GatewayContext> = {
     };
   },
 };
-
-/** Body-parser and other request-level failures, answered in the GraphQL error shape clients parse anyway. */
-function requestErrorHandler(logger: Logger) {
-  return (
-    error: Error & { status?: number; type?: string },
-    _req: Request,
-    res: Response,
-    next: NextFunction,
-  ) => {
-    if (res.headersSent) return next(error);
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error({ err: error }, 'request failed');
-    const code =
-      status === 413
-        ? ErrorCode.PAYLOAD_TOO_LARGE
-        : status === 500
-          ? ErrorCode.INTERNAL_SERVER_ERROR
-          : ErrorCode.BAD_USER_INPUT;
-    const message = status === 500 ? 'Internal server error' : error.message;
-    res.status(status).json({ errors: [{ message, extensions: { code } }] });
-  };
-}
