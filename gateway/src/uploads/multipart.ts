@@ -41,11 +41,15 @@ const FRAMING_BYTES = 16 * 1024;
 export function multipartUploads(options: MultipartOptions): RequestHandler {
   const { maxFileBytes, maxFieldBytes } = options;
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== 'POST' || !isMultipart(req)) return next();
+    if (req.method !== 'POST' || !isMultipart(req)) {
+      next();
+      return;
+    }
     if (!hasPreflightHeader(req)) {
       // Leave the refusal to Apollo Server's CSRF prevention, without reading a byte of the body.
       req.body = {};
-      return next();
+      next();
+      return;
     }
     if (options.authenticate) {
       return void options
@@ -70,7 +74,8 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         `File is larger than ${maxFileBytes} bytes`,
       );
       options.onRefused?.(error);
-      return refuse(req, res, error);
+      refuse(req, res, error);
+      return;
     }
 
     let parser: busboy.Busboy;
@@ -89,11 +94,8 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         },
       });
     } catch (error) {
-      return refuse(
-        req,
-        res,
-        new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, (error as Error).message),
-      );
+      refuse(req, res, new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, (error as Error).message));
+      return;
     }
 
     let operations: Record<string, unknown> | undefined;
