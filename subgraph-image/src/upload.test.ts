@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { migrateLatest } from '@imagehub/db';
 import { createScratchDatabase } from '@imagehub/db/test-support';
 import sharp from 'sharp';
@@ -246,6 +247,59 @@ describe('multipart request checks', () => {
       expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     }
     expect(await counts()).toEqual(before);
+  });
+
+  it('reads the rest of a refused upload before answering, so a proxy still sending gets the answer', async () => {
+    const expired = tokens.mint(userId, {}, { expiresIn: -60 });
+    const boundary = 'refused-upload-boundary';
+    const operations = JSON.stringify({
+      query: 'mutation($f: Upload!) { uploadImage(file: $f) { id } }',
+      variables: { f: null },
+    });
+    const head =
+      `--${boundary}\r\ncontent-disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
+      `--${boundary}\r\ncontent-disposition: form-data; name="map"\r\n\r\n{"0":["variables.f"]}\r\n` +
+      `--${boundary}\r\ncontent-disposition: form-data; name="0"; filename="a.jpg"\r\ncontent-type: image/jpeg\r\n\r\n`;
+    const tail = `\r\n--${boundary}--\r\n`;
+    // Within the limit, sent in pieces the way a proxy streams it on.
+    const piece = Buffer.alloc(Math.floor(MAX_UPLOAD_BYTES / 8), 7);
+    const length = Buffer.byteLength(head) + 8 * piece.length + Buffer.byteLength(tail);
+    const answer = await new Promise<{ status?: number; connection?: string; body: string; error?: Error }>(
+      (resolve) => {
+        const request = http.request(`${service.url}/graphql`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${expired}`,
+            'apollo-require-preflight': 'true',
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': String(length),
+          },
+        });
+        request.on('response', (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          response.on('end', () =>
+            resolve({ status: response.statusCode, connection: response.headers.connection, body }),
+          );
+        });
+        request.on('error', (error) => resolve({ body: '', error }));
+        void (async () => {
+          request.write(head);
+          for (let i = 0; i < 8; i++) {
+            await new Promise((done) => setTimeout(done, 10));
+            request.write(piece);
+          }
+          request.end(tail);
+        })();
+      },
+    );
+    expect(answer.error).toBeUndefined();
+    expect(answer.status).toBe(200);
+    expect(answer.connection).not.toBe('close');
+    expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses two files in one request', async () => {

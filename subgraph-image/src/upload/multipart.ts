@@ -29,6 +29,35 @@ function refuse(res: Response, status: number, code: string, message: string): v
 }
 
 /**
+ * Answers only after reading (and discarding) the rest of a body within the upload limit. A proxy
+ * such as the gateway is still streaming the file when the refusal is decided; closing on it would
+ * lose the answer there, and the client would see a broken connection instead of the code.
+ * A body that runs past the limit is cut off as before.
+ */
+function refuseAfterDraining(
+  req: Request,
+  res: Response,
+  maxBodyBytes: number,
+  refusal: [status: number, code: string, message: string],
+): void {
+  let seen = 0;
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= maxBodyBytes) return;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    refuse(res, ...refusal);
+  };
+  const onEnd = () => {
+    if (res.headersSent) return;
+    res.status(refusal[0]).json({ errors: [{ message: refusal[2], extensions: { code: refusal[1] } }] });
+  };
+  req.on('data', onData);
+  req.once('end', onEnd);
+  req.once('error', () => {});
+}
+
+/**
  * GraphQL multipart requests (uploads), checked before a byte of the file is read:
  * - CSRF: a browser can send multipart cross-site without a preflight, so a custom header is required,
  *   the same rule Apollo Server applies (and still applies after this).
@@ -43,6 +72,8 @@ export function multipartUploads(options: {
 }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('multipart/form-data')) return next();
+    const maxBodyBytes = options.maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
+    const declaredLength = Number(req.headers['content-length']);
     if (!PREFLIGHT_HEADERS.some((name) => (req.headers[name] ?? '').length > 0)) {
       return refuse(
         res,
@@ -54,10 +85,11 @@ export function multipartUploads(options: {
     const auth = await authenticate(req, options.verifier);
     if (auth.userId === undefined) {
       // 200 like every other GraphQL error, so gateways pass the code through unchanged.
-      return refuse(res, 200, ErrorCode.UNAUTHENTICATED, auth.problem);
+      const refusal: [number, string, string] = [200, ErrorCode.UNAUTHENTICATED, auth.problem];
+      if (declaredLength > maxBodyBytes) return refuse(res, ...refusal);
+      return refuseAfterDraining(req, res, maxBodyBytes, refusal);
     }
-    const declaredLength = Number(req.headers['content-length']);
-    if (declaredLength > options.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+    if (declaredLength > maxBodyBytes) {
       return refuse(
         res,
         413,
