@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ConfigError, csv, logLevel, nodeEnv, optionalString, parseEnv, port } from '@imagehub/service-kit';
 import { z } from 'zod';
 import { loadSigningKeys } from './auth/signing-keys';
+import type { ThrottleOptions } from './auth/throttle';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -78,15 +79,8 @@ export interface Config {
   };
   refreshTokenTtlSec: number;
   bcrypt: { cost: number; concurrency: number; maxQueue: number; queueTimeoutMs: number };
-  throttle: {
-    loginFailuresPerEmail: number;
-    loginFailuresPerIp: number;
-    loginFailureWindowSec: number;
-    registrationsPerIp: number;
-    registrationWindowSec: number;
-    refreshFailuresPerIp: number;
-    refreshFailureWindowSec: number;
-  };
+  /** The throttle's limits; its key namespace is chosen by whoever starts the service. */
+  throttle: Omit<ThrottleOptions, 'namespace'>;
   trustProxyHops: number;
   /** Outside production only: the schema is no secret, but there is no reason to hand it out. */
   introspection: boolean;
