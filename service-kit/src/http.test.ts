@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { createBaseApp, requestIdFrom } from './http';
+import { createBaseApp, requestIdFrom, routeLabel } from './http';
 import { listen, shutdownGracefully } from './lifecycle';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -63,6 +63,27 @@ describe('createBaseApp', () => {
     expect(body).toContain('http_request_duration_seconds_bucket');
     expect(body).toContain('route="/healthz"');
     expect(body).toContain('process_resident_memory_bytes');
+  });
+
+  it('labels a route mounted with app.use by its full path, not the rest after the mount', async () => {
+    const running = await start(
+      async () => true,
+      (app) => app.use('/graphql', (_req, res) => res.json({ data: null })),
+    );
+    server = running.server;
+    await fetch(`${running.base}/graphql?query=x`);
+    const body = await (await fetch(`${running.base}/metrics`)).text();
+    expect(body).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"/);
+    expect(body).not.toMatch(/http_request_duration_seconds_count\{[^}]*route="other"/);
+  });
+});
+
+describe('routeLabel', () => {
+  it('names the known routes and folds the rest', () => {
+    expect(routeLabel({ originalUrl: '/graphql?query=%7B__typename%7D', url: '/?query=x' })).toBe('/graphql');
+    expect(routeLabel({ originalUrl: '/images/abc/thumb?sig=x', url: '/abc/thumb' })).toBe('/images/*');
+    expect(routeLabel({ originalUrl: '/.well-known/jwks.json', url: '/' })).toBe('/.well-known/jwks.json');
+    expect(routeLabel({ originalUrl: '/wp-admin', url: '/wp-admin' })).toBe('other');
   });
 });
 

@@ -96,8 +96,12 @@ export function createBaseApp(options: BaseAppOptions): Express {
   return app;
 }
 
-function routeLabel(req: Request): string {
-  const path = req.path;
+/**
+ * The label of a request's route, from `originalUrl`: under a mount (`app.use('/graphql', ...)`)
+ * Express shortens `req.path` to what follows the mount point, so `/graphql` would read as `/`.
+ */
+export function routeLabel(req: Pick<Request, 'originalUrl' | 'url'>): string {
+  const path = (req.originalUrl || req.url).split('?')[0] ?? '';
   if (path.startsWith('/images/')) return '/images/*';
   if (path === '/graphql' || path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
   if (path.startsWith('/.well-known/')) return path;

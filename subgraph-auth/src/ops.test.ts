@@ -41,6 +41,12 @@ describe('ops endpoints', () => {
     expect(metrics).toMatch(/graphql_errors_total\{[^}]*code="UNAUTHENTICATED"/);
   });
 
+  it('/metrics labels GraphQL requests with the /graphql route', async () => {
+    await auth.graphql('{ __typename }');
+    const metrics = await (await fetch(`${auth.url}/metrics`)).text();
+    expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"[^}]*\} [1-9]/);
+  });
+
   it('echoes a request id', async () => {
     const response = await fetch(`${auth.url}/healthz`, { headers: { 'x-request-id': 'req-123' } });
     expect(response.headers.get('x-request-id')).toBe('req-123');

@@ -55,6 +55,17 @@ describe('ops endpoints and key loading', () => {
     }
   });
 
+  it('labels GraphQL requests with the /graphql route in /metrics', async () => {
+    const service = await startImageService({ publicKeys: createTestTokens().jwks });
+    try {
+      await graphql(service.url, '{ _service { sdl } }');
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"[^}]*\} [1-9]/);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('lets the gateway read the subgraph SDL without a token, and nothing else', async () => {
     const service = await startImageService({ publicKeys: createTestTokens().jwks });
     try {
