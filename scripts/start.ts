@@ -15,6 +15,7 @@ import {
   SERVICE_ORDER,
   type ServiceName,
   serviceEntry,
+  serviceEnvironment,
   spawnService,
   startEmbeddedDatabase,
   stopProcess,
@@ -32,7 +33,6 @@ const config = parseEnv(
     AUTH_PORT: port(4001),
     IMAGE_PORT: port(4002),
     READY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
-    TRUST_PROXY: optionalString,
     AUTH_JWKS_URL: optionalString,
     AUTH_SUBGRAPH_URL: optionalString,
     IMAGE_SUBGRAPH_URL: optionalString,
@@ -72,23 +72,24 @@ async function prepareDatabase(): Promise<string> {
 }
 
 function startService(name: ServiceName, databaseUrl: string): void {
-  const child = spawnService(name, {
-    ...process.env,
-    NODE_ENV: config.NODE_ENV,
-    LOG_LEVEL: config.LOG_LEVEL,
-    DATA_DIR: path.resolve(ROOT, config.DATA_DIR),
-    DATABASE_URL: databaseUrl,
-    GATEWAY_PORT: String(config.GATEWAY_PORT),
-    AUTH_PORT: String(config.AUTH_PORT),
-    IMAGE_PORT: String(config.IMAGE_PORT),
-    // The subgraphs sit behind the gateway, which appends the client's address to X-Forwarded-For.
-    TRUST_PROXY: name === 'gateway' ? config.TRUST_PROXY : '1',
-    // Where the services find each other when the ports are moved; explicit settings win.
-    AUTH_JWKS_URL: config.AUTH_JWKS_URL ?? `http://127.0.0.1:${config.AUTH_PORT}/.well-known/jwks.json`,
-    AUTH_SUBGRAPH_URL: config.AUTH_SUBGRAPH_URL ?? `http://127.0.0.1:${config.AUTH_PORT}/graphql`,
-    IMAGE_SUBGRAPH_URL: config.IMAGE_SUBGRAPH_URL ?? `http://127.0.0.1:${config.IMAGE_PORT}/graphql`,
-    PUBLIC_URL: config.PUBLIC_URL ?? `http://localhost:${config.GATEWAY_PORT}`,
-  });
+  const child = spawnService(
+    name,
+    serviceEnvironment({
+      ports: PORTS,
+      databaseUrl,
+      dataDir: path.resolve(ROOT, config.DATA_DIR),
+      nodeEnv: config.NODE_ENV,
+      logLevel: config.LOG_LEVEL,
+      publicUrl: `http://localhost:${config.GATEWAY_PORT}`,
+      // Where the services find each other when the ports are moved; explicit settings win.
+      overrides: {
+        AUTH_JWKS_URL: config.AUTH_JWKS_URL,
+        AUTH_SUBGRAPH_URL: config.AUTH_SUBGRAPH_URL,
+        IMAGE_SUBGRAPH_URL: config.IMAGE_SUBGRAPH_URL,
+        PUBLIC_URL: config.PUBLIC_URL,
+      },
+    }),
+  );
   child.once('exit', (code, signal) => {
     children.delete(name);
     if (stopping) return;

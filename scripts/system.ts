@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createDb, type EmbeddedDatabase, migrateLatest, startEmbeddedPostgres } from '@imagehub/db';
+import { eventually } from '@imagehub/service-kit';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -14,6 +15,53 @@ export type ServiceName = 'subgraph-auth' | 'subgraph-image' | 'gateway';
 export const SERVICE_ORDER: ServiceName[] = ['subgraph-auth', 'subgraph-image', 'gateway'];
 
 export const serviceEntry = (name: ServiceName) => path.join(ROOT, name, 'src', 'main.ts');
+
+export interface SystemWiring {
+  ports: Record<ServiceName, number>;
+  databaseUrl: string;
+  dataDir: string;
+  nodeEnv: string;
+  logLevel: string;
+  /** Origin of the signed image URLs (the gateway as clients reach it); default the gateway on 127.0.0.1. */
+  publicUrl?: string;
+  /** Settings that win over the derived ones; an undefined value keeps the derived one. */
+  overrides?: Record<string, string | undefined>;
+}
+
+/**
+ * The one place that wires the services to each other and to the database: `npm start`, the
+ * bench and the test suites all build a service's environment here, so a new variable is one edit.
+ * Every service gets the whole set; each one's config reads only its own names.
+ */
+export function serviceEnvironment(
+  wiring: SystemWiring,
+  base: Record<string, string | undefined> = process.env,
+): Record<string, string | undefined> {
+  const { ports } = wiring;
+  const local = (name: ServiceName) => `http://127.0.0.1:${ports[name]}`;
+  const derived: Record<string, string> = {
+    NODE_ENV: wiring.nodeEnv,
+    LOG_LEVEL: wiring.logLevel,
+    DATA_DIR: wiring.dataDir,
+    DATABASE_URL: wiring.databaseUrl,
+    AUTH_PORT: String(ports['subgraph-auth']),
+    IMAGE_PORT: String(ports['subgraph-image']),
+    GATEWAY_PORT: String(ports.gateway),
+    AUTH_JWKS_URL: `${local('subgraph-auth')}/.well-known/jwks.json`,
+    AUTH_SUBGRAPH_URL: `${local('subgraph-auth')}/graphql`,
+    IMAGE_SUBGRAPH_URL: `${local('subgraph-image')}/graphql`,
+    PUBLIC_URL: wiring.publicUrl ?? local('gateway'),
+    // The subgraphs sit behind the gateway, which appends the client's address to X-Forwarded-For
+    // (only the auth subgraph reads it, for its per-address throttles).
+    TRUST_PROXY: '1',
+  };
+  const overrides = Object.fromEntries(
+    Object.entries(wiring.overrides ?? {}).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  return { ...base, ...derived, ...overrides };
+}
 
 /**
  * Starts (creating on first use) an embedded Postgres and a database in it; returns the
@@ -64,24 +112,35 @@ export function spawnService(
   });
 }
 
-/** Polls `/readyz` until it answers 200, or throws after `timeoutMs`. */
+/** Polls `/readyz` until it answers 200, or throws after `timeoutMs`; returns early once `shouldStop()`. */
 export async function waitUntilReady(
   port: number,
   timeoutMs: number,
   shouldStop = () => false,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const url = `http://127.0.0.1:${port}/readyz`;
-  while (Date.now() < deadline && !shouldStop()) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  if (!shouldStop()) throw new Error(`service on port ${port} was not ready within ${timeoutMs} ms (${url})`);
+  await waitUntilAnswers(`http://127.0.0.1:${port}/readyz`, timeoutMs, shouldStop);
+}
+
+/**
+ * Polls `url` until it answers 2xx (`init` for a POST), or throws after `timeoutMs`; returns early,
+ * without an error, once `shouldStop()` (the process being waited for exited: the caller says why).
+ */
+export async function waitUntilAnswers(
+  url: string,
+  timeoutMs: number,
+  shouldStop = () => false,
+  init: RequestInit = {},
+): Promise<void> {
+  await eventually(
+    `${url} answering`,
+    timeoutMs,
+    async () => {
+      if (shouldStop()) return true;
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
+      return response.ok;
+    },
+    200,
+  );
 }
 
 /** Sends SIGTERM and resolves when the process has exited. */

@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, noisePngOfSize } from '@imagehub/test-kit';
 import autocannon from 'autocannon';
 import {
   ROOT,
@@ -22,8 +23,6 @@ import {
   stopProcess,
   waitUntilReady,
 } from '../../scripts/system';
-import { pngOfSize } from '../src/test-support/images';
-import { freePort } from '../src/test-support/system';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -178,7 +177,7 @@ async function main(): Promise<void> {
     });
     const token = registered.data?.register?.accessToken;
     if (!token) throw new Error(`register failed: ${JSON.stringify(registered.errors)}`);
-    const small = pngOfSize(2_000);
+    const small = noisePngOfSize(2_000);
     for (let i = 0; i < 20; i++) {
       const result = await upload(gatewayUrl, token, small, `small-${i}.png`);
       if (result.errors) throw new Error(`upload failed: ${JSON.stringify(result.errors)}`);
@@ -212,7 +211,7 @@ async function main(): Promise<void> {
     const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
     const memoryRows = [];
     for (const size of [1024 * 1024, UPLOAD_BYTES]) {
-      const files = Array.from({ length: UPLOADS }, () => pngOfSize(size - 64 * 1024));
+      const files = Array.from({ length: UPLOADS }, () => noisePngOfSize(size - 64 * 1024));
       // Let earlier garbage settle before taking the idle figure.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       const idle = rssBytes(pids.gateway!);

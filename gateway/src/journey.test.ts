@@ -1,23 +1,10 @@
-import { uploadImage } from '@imagehub/subgraph-image/test-support';
-import { noisePng } from './test-support/images';
+import { type UploadedImage, uploadImage } from '@imagehub/subgraph-image/test-support';
+import { noisePng } from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from './test-support/system';
 
 const UPLOAD = `mutation Upload($file: Upload!) {
   uploadImage(file: $file) { id filename contentType byteSize width height sha256 url thumbnailUrl owner { id email } }
 }`;
-
-interface UploadedImage {
-  id: string;
-  filename: string;
-  contentType: string;
-  byteSize: number;
-  width: number;
-  height: number;
-  sha256: string;
-  url: string;
-  thumbnailUrl: string;
-  owner: { id: string; email: string };
-}
 
 describe('the full journey through the gateway', () => {
   let system: RunningSystem;

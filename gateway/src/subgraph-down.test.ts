@@ -1,5 +1,5 @@
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
-import { noisePng } from './test-support/images';
+import { noisePng } from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from './test-support/system';
 
 describe('when a subgraph goes down', () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { inspectPng } from '@imagehub/test-kit';
 import busboy from 'busboy';
-import { inspectPng } from './test-support/png-check';
 
 const LOCUST_DIR = path.resolve(__dirname, '../locust');
 

@@ -1,5 +1,6 @@
 export * from './config';
 export * from './errors';
+export * from './eventually';
 export * from './graphql-errors';
 export * from './http';
 export * from './lifecycle';

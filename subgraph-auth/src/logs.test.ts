@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
+import { postGraphQL } from '@imagehub/test-kit';
 
 /**
  * Runs the real entry point (main.ts) as its own process, the way `npm start` and Kubernetes do,
@@ -63,18 +64,8 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function graphql(
-  query: string,
-  variables: Record<string, unknown>,
-  headers: Record<string, string> = {},
-) {
-  const response = await fetch(`${baseUrl}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as { data?: Record<string, Record<string, string>>; errors?: unknown[] };
-}
+const graphql = (query: string, variables: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  postGraphQL<Record<string, Record<string, string>>>(`${baseUrl}/graphql`, query, { variables, headers });
 
 const PAIR = 'accessToken refreshToken user { id }';
 

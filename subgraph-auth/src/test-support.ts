@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { Knex } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { type Jwk, type Logger, listen } from '@imagehub/service-kit';
+import { type GraphQLResult, postGraphQL } from '@imagehub/test-kit';
 import { createServer } from './app';
 import { type Config, loadConfig } from './config';
 
@@ -32,11 +33,7 @@ export interface StartAuthServiceOptions {
   throttleNamespace?: string;
 }
 
-export interface GraphQLResult<T = Record<string, unknown>> {
-  status: number;
-  data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
-}
+export type { GraphQLResult };
 
 export interface RegisteredUser {
   id: string;
@@ -101,15 +98,8 @@ export async function startAuthService(options: StartAuthServiceOptions = {}): P
   const url = `http://127.0.0.1:${port}`;
   const graphqlUrl = `${url}/graphql`;
 
-  const graphql: StartedAuthService['graphql'] = async (query, variables, headers) => {
-    const response = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as Omit<GraphQLResult, 'status'>;
-    return { status: response.status, ...body } as GraphQLResult<never>;
-  };
+  const graphql: StartedAuthService['graphql'] = (query, variables, headers) =>
+    postGraphQL(graphqlUrl, query, { variables, headers });
 
   return {
     url,

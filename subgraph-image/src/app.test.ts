@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { freePort } from '@imagehub/db';
 import { listen } from '@imagehub/service-kit';
+import { freePort } from '@imagehub/test-kit';
 import { createTestTokens, graphql, startImageService } from './test-support';
 
 describe('ops endpoints and key loading', () => {

@@ -1,5 +1,7 @@
-/** Images made on the fly for tests, so no binary fixtures are needed. */
-import { deflateSync } from 'node:zlib';
+/**
+ * Decodable images made with sharp for tests, so no binary fixtures are needed; the pixel bomb and
+ * the hostile files are in @imagehub/test-kit.
+ */
 import sharp from 'sharp';
 
 /** A noisy-ish gradient, so re-encoding has real content to work on. `seed` makes distinct bytes. */
@@ -62,44 +64,3 @@ export function makeJpegWithGps(w = 80, h = 40): Promise<Buffer> {
     })
     .toBuffer();
 }
-
-/** A valid PNG header (signature + IHDR) claiming `w` x `h` pixels, followed by a tiny IDAT and IEND. */
-export function makePngBomb(w = 50_000, h = 50_000): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // truecolour
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(1024))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-function crc32(data: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-export const SVG_WITH_SCRIPT = Buffer.from(
-  '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(document.cookie)</script><rect width="10" height="10"/></svg>',
-);
-export const HTML_PAGE = Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>');
-export const PNG_SIGNATURE_THEN_GARBAGE = Buffer.concat([
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-  Buffer.from('this is not a png at all '.repeat(40)),
-]);

@@ -7,12 +7,12 @@
  *   await fetch(`${image.url}/graphql`, { headers: { authorization: `Bearer ${tokens.mint(userId)}` }, ... });
  *   await image.close();
  *
- * Multipart uploads need `Apollo-Require-Preflight: true` (CSRF protection); see `uploadForm`.
+ * Multipart uploads need `Apollo-Require-Preflight: true` (CSRF protection); see `uploadImage`.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { freePort } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { type Jwk, listen } from '@imagehub/service-kit';
+import { freePort, type GraphQLResult, postGraphQL, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
 import jwt from 'jsonwebtoken';
 import { createServer, type ImageServer, type ServerOverrides } from './app';
 import { type Config, loadConfig } from './config';
@@ -96,50 +96,36 @@ export async function startImageService(options: StartImageServiceOptions): Prom
   };
 }
 
-/**
- * A GraphQL multipart request body (https://github.com/jaydenseric/graphql-multipart-request-spec)
- * that uploads `bytes` as `variables.file` of `query`. Send it with fetch and the preflight header.
- */
-export function uploadForm(
-  query: string,
-  bytes: Uint8Array,
-  filename: string,
-  declaredType = 'application/octet-stream',
-): FormData {
-  const form = new FormData();
-  form.append('operations', JSON.stringify({ query, variables: { file: null } }));
-  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
-  form.append('0', new Blob([new Uint8Array(bytes)], { type: declaredType }), filename);
-  return form;
-}
-
-export interface GraphQLResult<T = Record<string, unknown>> {
-  status: number;
-  data?: T | null;
-  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string } }[];
-}
+export type { GraphQLResult };
 
 /** POSTs a JSON GraphQL request; `token` becomes the bearer token. */
-export async function graphql<T = Record<string, unknown>>(
+export function graphql<T = Record<string, unknown>>(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
   token?: string,
 ): Promise<GraphQLResult<T>> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: response.status, ...((await response.json()) as object) };
+  return postGraphQL<T>(`${url}/graphql`, query, { variables, token });
 }
 
 export const UPLOAD_MUTATION = `mutation Upload($file: Upload!) {
   uploadImage(file: $file) { id filename contentType byteSize width height sha256 url thumbnailUrl createdAt owner { id } }
 }`;
+
+/** What an upload answers with (UPLOAD_MUTATION's fields; `owner.email` where a gateway query asks for it). */
+export interface UploadedImage {
+  id: string;
+  filename: string;
+  contentType: string;
+  byteSize: number;
+  width: number;
+  height: number;
+  sha256: string;
+  url: string;
+  thumbnailUrl: string;
+  createdAt: string;
+  owner: { id: string; email?: string };
+}
 
 /** Uploads one file through a real multipart request with the CSRF preflight header. */
 export async function uploadImage<T = Record<string, unknown>>(
@@ -158,10 +144,5 @@ export async function uploadImage<T = Record<string, unknown>>(
     },
     body: uploadForm(options.query ?? UPLOAD_MUTATION, bytes, filename, options.declaredType),
   });
-  const text = await response.text();
-  try {
-    return { status: response.status, ...(JSON.parse(text) as object) };
-  } catch {
-    return { status: response.status, errors: [{ message: text }] };
-  }
+  return readGraphQLResult<T>(response);
 }

@@ -2,41 +2,24 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { migrateLatest } from '@imagehub/db';
 import { createScratchDatabase } from '@imagehub/db/test-support';
-import sharp from 'sharp';
 import {
-  HTML_PAGE,
-  makeAnimatedGif,
-  makeAvif,
-  makeJpeg,
-  makeJpegWithGps,
-  makePng,
-  makePngBomb,
-  makeWebp,
-  PNG_SIGNATURE_THEN_GARBAGE,
-  SVG_WITH_SCRIPT,
-} from './test-images';
+  htmlAsPng,
+  multipartUpload,
+  pixelBombPng,
+  pngSignatureThenGarbage,
+  svgWithScript,
+  uploadForm,
+} from '@imagehub/test-kit';
+import sharp from 'sharp';
+import { makeAnimatedGif, makeAvif, makeJpeg, makeJpegWithGps, makePng, makeWebp } from './test-images';
 import {
   createTestTokens,
   graphql,
   type RunningImageService,
   startImageService,
-  uploadForm,
+  type UploadedImage,
   uploadImage,
 } from './test-support';
-
-interface UploadedImage {
-  id: string;
-  filename: string;
-  contentType: string;
-  byteSize: number;
-  width: number;
-  height: number;
-  sha256: string;
-  url: string;
-  thumbnailUrl: string;
-  createdAt: string;
-  owner: { id: string };
-}
 
 const MAX_UPLOAD_BYTES = 300_000;
 const MAX_IMAGE_PIXELS = 4_000_000;
@@ -170,16 +153,16 @@ describe('hostile and broken files', () => {
     return jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
   };
   const cases: [string, () => Promise<Buffer> | Buffer, string, string][] = [
-    ['an SVG with a script', () => SVG_WITH_SCRIPT, 'image.svg', 'BAD_USER_INPUT'],
-    ['an SVG renamed .png', () => SVG_WITH_SCRIPT, 'image.png', 'BAD_USER_INPUT'],
-    ['HTML renamed .png', () => HTML_PAGE, 'cat.png', 'BAD_USER_INPUT'],
-    ['a PNG signature followed by garbage', () => PNG_SIGNATURE_THEN_GARBAGE, 'x.png', 'BAD_USER_INPUT'],
+    ['an SVG with a script', svgWithScript, 'image.svg', 'BAD_USER_INPUT'],
+    ['an SVG renamed .png', svgWithScript, 'image.png', 'BAD_USER_INPUT'],
+    ['HTML renamed .png', htmlAsPng, 'cat.png', 'BAD_USER_INPUT'],
+    ['a PNG signature followed by garbage', pngSignatureThenGarbage, 'x.png', 'BAD_USER_INPUT'],
     ['a zero-byte file', () => Buffer.alloc(0), 'empty.jpg', 'BAD_USER_INPUT'],
     ['a truncated JPEG', truncatedJpeg, 'cut.jpg', 'BAD_USER_INPUT'],
     ['a TIFF (decodable, but not allowed)', () => solidTiff(), 'scan.tif', 'BAD_USER_INPUT'],
     [
       'a pixel bomb (PNG header claiming 50000x50000)',
-      () => makePngBomb(50_000, 50_000),
+      () => pixelBombPng(50_000, 50_000),
       'bomb.png',
       'PAYLOAD_TOO_LARGE',
     ],
@@ -346,26 +329,21 @@ describe('malformed multipart bodies', () => {
   });
 
   it('refuses a body cut off in the middle of the file', async () => {
-    const boundary = 'xxBOUNDARYxx';
-    const operations = JSON.stringify({
+    const { head, contentType } = multipartUpload(Buffer.from('half a file and no closing boundary'), {
       query: 'mutation($file: Upload!) { uploadImage(file: $file) { id } }',
-      variables: { file: null },
+      filename: 'a.jpg',
+      contentType: 'image/jpeg',
     });
-    const body = [
-      `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n`,
-      `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.file"]}\r\n`,
-      `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
-      'half a file and no closing boundary',
-    ].join('');
+    const body = Buffer.concat([head, Buffer.from('half a file and no closing boundary')]);
     const before = await counts();
     const response = await fetch(`${service.url}/graphql`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
         'apollo-require-preflight': 'true',
-        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-type': contentType,
       },
-      body,
+      body: new Uint8Array(body),
     });
     const json = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
     expect(json.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

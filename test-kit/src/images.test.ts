@@ -1,6 +1,7 @@
 import busboy from 'busboy';
-import { inspectPng } from '../test-support/png-check';
-import { multipartUpload, noisePng, noisePngOfSize } from './png';
+import { noisePng, noisePngOfSize, pixelBombPng } from './images';
+import { multipartUpload } from './multipart';
+import { inspectPng } from './png-check';
 
 function parseMultipart(body: Buffer, contentType: string) {
   return new Promise<{
@@ -41,13 +42,24 @@ describe('generated upload images', () => {
     expect(png.length).toBeGreaterThanOrEqual(target);
     expect(png.length).toBeLessThan(target + 1024 * 3 + 1 + 4096);
     expect(inspectPng(png).width).toBe(1024);
+    const small = noisePngOfSize(60_000);
+    expect(small.length).toBeGreaterThanOrEqual(60_000);
+    expect(inspectPng(small)).toEqual({ width: 142, height: 141 });
+  });
+
+  it('make a pixel bomb that claims its size in a few kB, with valid chunk CRCs', () => {
+    const bomb = pixelBombPng();
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    expect(bomb.readUInt32BE(16)).toBe(50_000);
+    expect(bomb.readUInt32BE(20)).toBe(50_000);
+    expect(() => inspectPng(bomb)).toThrow(/pixel data/);
   });
 });
 
 describe('multipartUpload', () => {
   it('follows the GraphQL multipart request spec: operations, map, then the file', async () => {
     const file = noisePng(8, 8);
-    const { body, contentType } = multipartUpload(file, 'x.png');
+    const { body, contentType } = multipartUpload(file, { filename: 'x.png' });
     const parsed = await parseMultipart(body, contentType);
     const operations = JSON.parse(parsed.fields.operations as string);
     expect(operations.variables).toEqual({ file: null });
@@ -58,5 +70,13 @@ describe('multipartUpload', () => {
     expect(parsed.files[0]?.data.equals(file)).toBe(true);
     // The spec requires operations and map before any file part.
     expect(body.indexOf('name="map"')).toBeLessThan(body.indexOf('name="0"'));
+  });
+
+  it('splits into head, file and tail, so a test can stream or cut the body', () => {
+    const file = noisePng(4, 4);
+    const upload = multipartUpload(file, { boundary: 'b0undary' });
+    expect(Buffer.concat([upload.head, upload.file, upload.tail]).equals(upload.body)).toBe(true);
+    expect(upload.contentType).toBe('multipart/form-data; boundary=b0undary');
+    expect(upload.tail.toString()).toBe('\r\n--b0undary--\r\n');
   });
 });

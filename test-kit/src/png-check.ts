@@ -1,3 +1,4 @@
+/** Checks a PNG the way a decoder would, for tests of the fixtures and of generated images. */
 import { crc32, inflateSync } from 'node:zlib';
 
 /** Checks a PNG the way a decoder would: signature, chunk CRCs, IHDR, and the inflated pixel data size. */

@@ -3,8 +3,9 @@
  * keep working and image fields fail with coded errors, quickly. Started again on the same port, it
  * is picked up by the same gateway process.
  */
+import { codesOf, eventually } from '@imagehub/test-kit';
 import { uniquePng } from '../support/images';
-import { type AuthSession, codesOf, System } from '../support/system';
+import { type AuthSession, System } from '../support/system';
 
 let sys: System;
 let user: AuthSession;
@@ -21,15 +22,6 @@ afterAll(async () => {
 
 /** A fresh deadline per request: none may hang. */
 const bounded = () => ({ signal: AbortSignal.timeout(10_000) });
-
-async function eventually(what: string, boundMs: number, check: () => Promise<boolean>): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < boundMs) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not within ${boundMs} ms`);
-}
 
 test('image subgraph killed: auth keeps working, image fields are coded errors, and it is picked up again', async () => {
   const gatewayPid = sys.pid('gateway');

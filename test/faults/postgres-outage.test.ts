@@ -4,6 +4,7 @@
  * runs in production mode). Once it is back, everything succeeds again with no service restarted,
  * and no upload is half-stored.
  */
+import { eventually } from '@imagehub/test-kit';
 import { uniquePng } from '../support/images';
 import { Workload } from '../support/load';
 import { type AuthSession, SERVICES, System } from '../support/system';
@@ -30,15 +31,6 @@ async function readyz(service: (typeof SERVICES)[number]): Promise<number> {
   } catch {
     return 0;
   }
-}
-
-async function eventually(what: string, boundMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < boundMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not within ${boundMs} ms`);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,9 +5,9 @@
  * was acknowledged is stored whole.
  */
 
-import { noisePng } from '../support/images';
+import { multipartUpload, noisePng } from '@imagehub/test-kit';
 import { connectionRefused, rawRequest, requestHead } from '../support/raw-http';
-import { multipartBody, ports, type ServiceName, System } from '../support/system';
+import { ports, type ServiceName, System } from '../support/system';
 
 const DRAIN_MS = 8_000;
 /** Exit bound: the drain time plus the pool closing and process teardown. */
@@ -67,7 +67,7 @@ function slowLogin(service: ServiceName): InFlight {
 /** An upload whose body trickles in over about 1.5 s. */
 async function slowUpload(service: ServiceName): Promise<InFlight> {
   const port = ports(sys)[service];
-  const { body, contentType } = multipartBody(await noisePng(100, 100));
+  const { body, contentType } = multipartUpload(noisePng(100, 100));
   const head = requestHead('POST', '/graphql', port, {
     'Content-Type': contentType,
     'Content-Length': body.length,

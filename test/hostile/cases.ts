@@ -5,27 +5,20 @@
  */
 
 import {
+  codesOf,
+  type GraphQLResult,
   gifPolyglot,
   htmlAsPng,
+  multipartUpload,
   noisePng,
   pixelBombPng,
   pngSignatureThenGarbage,
+  readGraphQLResult,
   svgWithScript,
-  truncatedJpeg,
-  uniquePng,
-} from '../support/images';
+} from '@imagehub/test-kit';
+import { truncatedJpeg, uniquePng } from '../support/images';
 import { rawRequest, requestHead } from '../support/raw-http';
-import {
-  type AuthSession,
-  codesOf,
-  type GqlResult,
-  multipartBody,
-  parseGraphQL,
-  type ServiceName,
-  type System,
-  type UploadedImage,
-  type UploadOptions,
-} from '../support/system';
+import type { AuthSession, ServiceName, System, UploadedImage, UploadOptions } from '../support/system';
 import type { TokenFactory } from '../support/tokens';
 
 export interface HostileContext {
@@ -85,7 +78,7 @@ const HUGE = 'A'.repeat(60_000);
 const ME = '{ me { id name } }';
 const MY_IMAGES = '{ myImages(first: 5) { totalCount edges { node { id } } } }';
 
-export function outcomeOf(result: GqlResult): Outcome {
+export function outcomeOf(result: GraphQLResult): Outcome {
   return {
     status: result.status,
     codes: codesOf(result),
@@ -104,7 +97,7 @@ function outcomeOfRaw(answer: { status: number; text: string }): Outcome {
 
 const post = async (ctx: HostileContext, service: ServiceName, body: string | Buffer, token?: string) =>
   outcomeOf(
-    await parseGraphQL(
+    await readGraphQLResult(
       await ctx.sys.request(service, '/graphql', {
         method: 'POST',
         headers: {
@@ -253,7 +246,7 @@ bodyCases.push(
     attack: async (ctx) => {
       const query = encodeURIComponent('mutation { logout(refreshToken: "x") }');
       return outcomeOf(
-        await parseGraphQL(
+        await readGraphQLResult(
           await ctx.sys.request('gateway', `/graphql?query=${query}`, {
             headers: { 'apollo-require-preflight': '1' },
           }),
@@ -579,7 +572,7 @@ const hugeCases: HostileCase[] = [
         headers: { 'content-type': 'application/json', 'x-request-id': 'x'.repeat(10_000) },
         body: JSON.stringify({ query: ME }),
       });
-      const outcome = outcomeOf(await parseGraphQL(response));
+      const outcome = outcomeOf(await readGraphQLResult(response));
       return { ...outcome, text: response.headers.get('x-request-id') ?? '' };
     },
     codes: UNAUTH,
@@ -784,9 +777,9 @@ const multipartCases: HostileCase[] = [
     category: 'multipart abuse',
     service: 'gateway',
     attack: async (ctx) => {
-      const { body, contentType } = multipartBody(await uniquePng());
+      const { body, contentType } = multipartUpload(await uniquePng());
       return outcomeOf(
-        await parseGraphQL(
+        await readGraphQLResult(
           await ctx.sys.request('gateway', '/graphql', {
             method: 'POST',
             headers: { 'content-type': contentType, authorization: `Bearer ${ctx.alice.accessToken}` },
@@ -810,7 +803,7 @@ const multipartCases: HostileCase[] = [
     category: 'multipart abuse',
     service: 'gateway',
     attack: async (ctx) => {
-      const { body, contentType } = multipartBody(await uniquePng());
+      const { body, contentType } = multipartUpload(await uniquePng());
       const { port, head } = rawMultipart(ctx, 'gateway', contentType, 1024 ** 3);
       return outcomeOfRaw(await rawRequest(port, head, body, { abort: true }));
     },
@@ -822,7 +815,7 @@ const multipartCases: HostileCase[] = [
     category: 'multipart abuse',
     service: 'gateway',
     attack: async (ctx) => {
-      const { body, contentType } = multipartBody(await noisePng(120, 120), { operations: UPLOAD_OPS });
+      const { body, contentType } = multipartUpload(noisePng(120, 120), { operations: UPLOAD_OPS });
       const { port, head } = rawMultipart(ctx, 'gateway', contentType, body.length - 4096);
       return outcomeOfRaw(await rawRequest(port, head, body));
     },
@@ -836,7 +829,7 @@ const multipartCases: HostileCase[] = [
       category: 'multipart abuse',
       service,
       attack: async (ctx) => {
-        const { body, contentType } = multipartBody(await noisePng(120, 120), { operations: UPLOAD_OPS });
+        const { body, contentType } = multipartUpload(noisePng(120, 120), { operations: UPLOAD_OPS });
         const declared = body.length - 4096;
         const { port, head } = rawMultipart(ctx, service, contentType, declared);
         return outcomeOfRaw(await rawRequest(port, head, body, { sendBytes: declared }));
@@ -851,7 +844,7 @@ const multipartCases: HostileCase[] = [
       category: 'multipart abuse',
       service,
       attack: async (ctx) => {
-        const { body, contentType } = multipartBody(await noisePng(200, 200), { operations: UPLOAD_OPS });
+        const { body, contentType } = multipartUpload(noisePng(200, 200), { operations: UPLOAD_OPS });
         const { port, head } = rawMultipart(ctx, service, contentType, body.length);
         return outcomeOfRaw(
           await rawRequest(port, head, body, { sendBytes: Math.floor(body.length / 2), abort: true }),

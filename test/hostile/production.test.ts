@@ -3,9 +3,17 @@
  * CORS from configuration, security headers on every answer, and error answers that carry no stack
  * traces, file paths or SQL, whatever the failure.
  */
+
 import { createScratchDatabase } from '@imagehub/db/test-support';
-import { htmlAsPng, uniquePng } from '../support/images';
-import { type AuthSession, codesOf, SERVICES, type ServiceName, System } from '../support/system';
+import { codesOf, htmlAsPng } from '@imagehub/test-kit';
+import { uniquePng } from '../support/images';
+import {
+  type AuthSession,
+  missingSecurityHeaders,
+  SERVICES,
+  type ServiceName,
+  System,
+} from '../support/system';
 
 const ALLOWED_ORIGIN = 'https://app.example.test';
 
@@ -143,19 +151,7 @@ describe('production mode', () => {
     expect(served.status).toBe(200);
     expect(served.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
 
-    const missing = sys.answers.flatMap((a) => {
-      const problems: string[] = [];
-      if (a.headers['x-content-type-options'] !== 'nosniff') problems.push('x-content-type-options');
-      if (!a.headers['strict-transport-security']) problems.push('strict-transport-security');
-      if (
-        !a.headers['x-frame-options'] &&
-        !/frame-ancestors/.test(a.headers['content-security-policy'] ?? '')
-      )
-        problems.push('x-frame-options or CSP frame-ancestors');
-      if (a.headers['x-powered-by']) problems.push('x-powered-by present');
-      return problems.map((p) => `${a.service} ${a.method} ${a.path} ${a.status}: ${p}`);
-    });
-    expect([...new Set(missing)]).toEqual([]);
+    expect(missingSecurityHeaders(sys.answers)).toEqual([]);
   });
 
   test('logs hold no password or token used here', () => {

@@ -3,9 +3,11 @@
  * The fault suite runs it while it breaks things; the soak runs it for minutes. Each request ends as a
  * sample: how long it took and how it ended (ok, an error code, HTTP status, timed out, refused).
  */
+
 import { randomInt } from 'node:crypto';
+import { codesOf } from '@imagehub/test-kit';
 import { uniquePng } from './images';
-import { type AuthSession, codesOf, type System } from './system';
+import type { AuthSession, System } from './system';
 
 export type Operation = 'me' | 'images' | 'login' | 'upload' | 'fetchImage';
 

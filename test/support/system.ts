@@ -8,8 +8,23 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createDb, freePort, type Knex, migrateLatest } from '@imagehub/db';
-import { ROOT, type ServiceName, spawnService, waitUntilReady } from '../../scripts/system';
+import { createDb, type Knex, migrateLatest } from '@imagehub/db';
+import {
+  freePort,
+  type GraphQLResult,
+  type MultipartOptions,
+  multipartUpload,
+  postGraphQL,
+  readGraphQLResult,
+} from '@imagehub/test-kit';
+import {
+  ROOT,
+  type ServiceName,
+  serviceEnvironment,
+  spawnService,
+  waitUntilAnswers,
+  waitUntilReady,
+} from '../../scripts/system';
 
 const POSTGRES_PROCESS = path.join(__dirname, 'postgres-process.ts');
 
@@ -38,15 +53,6 @@ export interface RecordedAnswer {
   headers: Record<string, string>;
 }
 
-export interface GqlResult<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
-  /** The raw body, for checks on what an answer must not contain. */
-  text: string;
-}
-
 export interface RowCounts {
   users: number;
   sessions: number;
@@ -70,25 +76,12 @@ export interface UploadedImage {
   sha256: string;
 }
 
-export interface UploadOptions {
-  filename?: string;
-  contentType?: string;
+export interface UploadOptions extends Omit<MultipartOptions, 'boundary' | 'query'> {
   /** Where to send it: the gateway (default) or the image subgraph directly. */
   service?: ServiceName;
-  /** Replaces the `operations` field. */
-  operations?: string;
-  /** Replaces the `map` field. */
-  map?: string;
-  /** Leave the file part out. */
-  omitFile?: boolean;
-  /** Extra parts after the file (more files, unexpected fields). */
-  extraParts?: { name: string; filename?: string; body: Buffer }[];
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
-
-const UPLOAD_MUTATION =
-  'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url thumbnailUrl sha256 filename contentType byteSize width height } }';
 
 export const ports = (s: System) => ({
   'subgraph-auth': s.authPort,
@@ -203,17 +196,13 @@ export class System {
   serviceEnv(name: ServiceName): Record<string, string | undefined> {
     const production = this.options.nodeEnv === 'production';
     const maxUpload = String(this.options.maxUploadBytes ?? 1024 * 1024);
-    const common: Record<string, string | undefined> = {
-      ...process.env,
-      NODE_ENV: this.options.nodeEnv ?? 'test',
-      LOG_LEVEL: this.options.logLevel ?? 'debug',
-      DATA_DIR: this.dataDir,
-      DATABASE_URL: this.databaseUrl,
-      AUTH_PORT: String(this.authPort),
-      IMAGE_PORT: String(this.imagePort),
-      GATEWAY_PORT: String(this.gatewayPort),
-      SHUTDOWN_DRAIN_MS: '8000',
-    };
+    const wiring = serviceEnvironment({
+      ports: ports(this),
+      databaseUrl: this.databaseUrl,
+      dataDir: this.dataDir,
+      nodeEnv: this.options.nodeEnv ?? 'test',
+      logLevel: this.options.logLevel ?? 'debug',
+    });
     const perService: Record<ServiceName, Record<string, string>> = {
       'subgraph-auth': {
         // The suites register and fail logins by the hundred from one address; throttling has its own tests.
@@ -221,22 +210,16 @@ export class System {
         LOGIN_FAILURES_PER_IP: '100000',
         LOGIN_FAILURES_PER_EMAIL: '100000',
         REFRESH_FAILURES_PER_IP: '100000',
-        TRUST_PROXY: '1',
         ...(production ? { JWT_PRIVATE_KEYS: this.productionKeys.jwtPrivateKey } : {}),
       },
       'subgraph-image': {
-        AUTH_JWKS_URL: `${this.url('subgraph-auth')}/.well-known/jwks.json`,
-        PUBLIC_URL: this.url('gateway'),
         MAX_UPLOAD_BYTES: maxUpload,
         ...(production ? { URL_SIGNING_KEY: this.productionKeys.urlSigningKey } : {}),
       },
-      gateway: {
-        AUTH_SUBGRAPH_URL: `${this.url('subgraph-auth')}/graphql`,
-        IMAGE_SUBGRAPH_URL: `${this.url('subgraph-image')}/graphql`,
-        MAX_UPLOAD_BYTES: maxUpload,
-      },
+      gateway: { MAX_UPLOAD_BYTES: maxUpload },
     };
-    return { ...common, ...perService[name], ...this.options.env?.[name] };
+    // Long enough for the slow clients of the SIGTERM suite to finish.
+    return { ...wiring, SHUTDOWN_DRAIN_MS: '8000', ...perService[name], ...this.options.env?.[name] };
   }
 
   /** Spawns a service on its port and waits for it (the gateway is ready once both subgraphs answer). */
@@ -259,7 +242,10 @@ export class System {
       ),
     );
     exited.catch(() => {});
-    const started = waitFor === 'ready' ? waitUntilReady(port, 60_000) : waitForHealth(port, 60_000);
+    const started =
+      waitFor === 'ready'
+        ? waitUntilReady(port, 60_000)
+        : waitUntilAnswers(`http://127.0.0.1:${port}/healthz`, 60_000);
     await Promise.race([started, exited]);
   }
 
@@ -316,25 +302,21 @@ export class System {
       body?: string;
       signal?: AbortSignal;
     } = {},
-  ): Promise<GqlResult<T>> {
+  ): Promise<GraphQLResult<T>> {
     if (token) this.secrets.add(token);
-    const response = await this.request(options.service ?? 'gateway', '/graphql', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...options.headers,
-      },
-      body: options.body ?? JSON.stringify({ query, variables }),
-      signal: options.signal,
+    const service = options.service ?? 'gateway';
+    return postGraphQL<T>(`${this.url(service)}/graphql`, query, {
+      ...options,
+      variables,
+      token,
+      send: (url, init) => this.request(service, url.slice(this.url(service).length), init),
     });
-    return parseGraphQL<T>(response);
   }
 
   /** A GraphQL multipart upload of one file (spec-shaped unless the options say otherwise). */
-  async upload(file: Buffer, token: string | undefined, options: UploadOptions = {}): Promise<GqlResult> {
+  async upload(file: Buffer, token: string | undefined, options: UploadOptions = {}): Promise<GraphQLResult> {
     if (token) this.secrets.add(token);
-    const { body, contentType } = multipartBody(file, options);
+    const { body, contentType } = multipartUpload(file, options);
     const response = await this.request(options.service ?? 'gateway', '/graphql', {
       method: 'POST',
       headers: {
@@ -346,7 +328,7 @@ export class System {
       body: new Uint8Array(body),
       signal: options.signal,
     });
-    return parseGraphQL(response);
+    return readGraphQLResult(response);
   }
 
   async register(overrides: { name?: string; email?: string; password?: string } = {}): Promise<AuthSession> {
@@ -372,7 +354,7 @@ export class System {
   }
 
   /** One refresh; returns the raw result so races can count successes. */
-  async refresh(refreshToken: string): Promise<GqlResult<{ refreshToken: AuthPayload }>> {
+  async refresh(refreshToken: string): Promise<GraphQLResult<{ refreshToken: AuthPayload }>> {
     this.secrets.add(refreshToken);
     const result = await this.gql<{ refreshToken: AuthPayload }>(
       'mutation F($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { id } } }',
@@ -464,7 +446,7 @@ export class System {
 
   private sessionFrom(
     payload: AuthPayload | undefined | null,
-    result: GqlResult,
+    result: GraphQLResult,
     email: string,
     password: string,
   ): AuthSession {
@@ -487,68 +469,19 @@ interface AuthPayload {
   user: { id: string };
 }
 
-async function waitForHealth(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`, {
-        signal: AbortSignal.timeout(1_000),
-      });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`port ${port}: /healthz did not answer within ${timeoutMs} ms`);
-}
-
-export async function parseGraphQL<T>(response: Response): Promise<GqlResult<T>> {
-  const text = await response.text();
-  let body: { data?: T | null; errors?: GqlResult['errors'] } = {};
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as typeof body;
-  } catch {
-    // Not JSON (e.g. a plain-text refusal): the caller looks at status and text.
-  }
-  return { status: response.status, headers: response.headers, data: body.data, errors: body.errors, text };
-}
-
-/** Error codes of a GraphQL answer, in order. */
-export const codesOf = (result: Pick<GqlResult, 'errors'>): string[] =>
-  (result.errors ?? []).map((e) => String(e.extensions?.code ?? 'NO_CODE'));
-
-export function multipartBody(
-  file: Buffer,
-  options: UploadOptions = {},
-): { body: Buffer; contentType: string; boundary: string } {
-  const boundary = `----imagehub-test-${randomBytes(8).toString('hex')}`;
-  const parts: Buffer[] = [];
-  const field = (name: string, value: string) =>
-    parts.push(
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
-    );
-  const filePart = (name: string, filename: string, type: string, bytes: Buffer) => {
-    parts.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`,
-      ),
-      bytes,
-      Buffer.from('\r\n'),
-    );
-  };
-  field(
-    'operations',
-    options.operations ?? JSON.stringify({ query: UPLOAD_MUTATION, variables: { file: null } }),
-  );
-  field('map', options.map ?? JSON.stringify({ '0': ['variables.file'] }));
-  if (!options.omitFile) {
-    filePart('0', options.filename ?? 'picture.png', options.contentType ?? 'image/png', file);
-  }
-  for (const extra of options.extraParts ?? []) {
-    filePart(extra.name, extra.filename ?? 'extra.png', 'application/octet-stream', extra.body);
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}`, boundary };
+/**
+ * The security headers every answer must carry (helmet's), as one line per answer and missing
+ * header: `service METHOD path status: header`.
+ */
+export function missingSecurityHeaders(answers: RecordedAnswer[]): string[] {
+  const missing = answers.flatMap((a) => {
+    const problems: string[] = [];
+    if (a.headers['x-content-type-options'] !== 'nosniff') problems.push('x-content-type-options');
+    if (!a.headers['strict-transport-security']) problems.push('strict-transport-security');
+    if (!a.headers['x-frame-options'] && !/frame-ancestors/.test(a.headers['content-security-policy'] ?? ''))
+      problems.push('x-frame-options or CSP frame-ancestors');
+    if (a.headers['x-powered-by']) problems.push('x-powered-by present');
+    return problems.map((p) => `${a.service} ${a.method} ${a.path} ${a.status}: ${p}`);
+  });
+  return [...new Set(missing)];
 }

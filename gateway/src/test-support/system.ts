@@ -4,12 +4,11 @@
  * real HTTP against jest's test database.
  */
 
-import type { AddressInfo } from 'node:net';
-import { createServer as createNetServer } from 'node:net';
 import { type Logger, listen } from '@imagehub/service-kit';
 import { type StartedAuthService, startAuthService } from '@imagehub/subgraph-auth/test-support';
 import { createServer as createImageServer, type ImageServer } from '@imagehub/subgraph-image';
 import { type RunningImageService, startImageService } from '@imagehub/subgraph-image/test-support';
+import { freePort, type GraphQLRequestOptions, type GraphQLResult, postGraphQL } from '@imagehub/test-kit';
 import { createServer, type GatewayServer } from '../app';
 import { type Config, loadConfig } from '../config';
 import { startRecordingProxy } from './recording-proxy';
@@ -37,15 +36,6 @@ export interface StartSystemOptions {
   gatewayLogger?: Logger;
   /** Puts a recording proxy between the gateway and the auth subgraph. */
   recordAuthTraffic?: boolean;
-}
-
-/** A port nobody listens on right now (the gateway's, needed before it starts for the image service's PUBLIC_URL). */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
@@ -116,34 +106,11 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   };
 }
 
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
-}
-
 /** POSTs one JSON GraphQL operation to the gateway. */
-export async function gql<T = Record<string, unknown>>(
+export function gql<T = Record<string, unknown>>(
   gatewayUrl: string,
   query: string,
-  options: { variables?: Record<string, unknown>; token?: string; headers?: Record<string, string> } = {},
-): Promise<GraphQLResponse<T>> {
-  const response = await fetch(`${gatewayUrl}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...options.headers,
-    },
-    body: JSON.stringify({ query, variables: options.variables ?? {} }),
-  });
-  const text = await response.text();
-  let body: object;
-  try {
-    body = JSON.parse(text) as object;
-  } catch {
-    body = { errors: [{ message: text }] };
-  }
-  return { status: response.status, headers: response.headers, ...body };
+  options: GraphQLRequestOptions = {},
+): Promise<GraphQLResult<T>> {
+  return postGraphQL<T>(`${gatewayUrl}/graphql`, query, options);
 }

@@ -1,5 +1,5 @@
-import { uploadForm, uploadImage } from '@imagehub/subgraph-image/test-support';
-import { noisePng, pngOfSize } from '../test-support/images';
+import { uploadImage } from '@imagehub/subgraph-image/test-support';
+import { multipartUpload, noisePng, noisePngOfSize, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from '../test-support/system';
 
 const GATEWAY_LIMIT = 64 * 1024;
@@ -7,14 +7,11 @@ const UPLOAD = 'mutation ($file: Upload!) { uploadImage(file: $file) { id byteSi
 
 /** A multipart body sent chunked (no Content-Length), so only the streaming limit can catch it. */
 function chunkedMultipart(file: Buffer, chunkSize = 16 * 1024): ReadableStream<Uint8Array> {
-  const boundary = 'chunkedboundary';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n` +
-      `${JSON.stringify({ query: UPLOAD, variables: { file: null } })}\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.file"]}\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const { head, tail } = multipartUpload(file, {
+    query: UPLOAD,
+    filename: 'big.png',
+    boundary: 'chunkedboundary',
+  });
   const parts: Uint8Array[] = [head];
   for (let offset = 0; offset < file.length; offset += chunkSize)
     parts.push(file.subarray(offset, offset + chunkSize));
@@ -39,13 +36,7 @@ async function postChunked(url: string, token: string, body: ReadableStream<Uint
     body,
     duplex: 'half',
   } as RequestInit);
-  return {
-    status: response.status,
-    ...((await response.json()) as {
-      data?: unknown;
-      errors?: { message: string; extensions?: Record<string, unknown> }[];
-    }),
-  };
+  return readGraphQLResult(response);
 }
 
 async function uploadedBytes(system: RunningSystem): Promise<number> {
@@ -77,7 +68,7 @@ describe('uploads through the gateway', () => {
 
   it('streams an upload under the limit to the image subgraph and counts its bytes', async () => {
     const user = await system.auth.registerUser();
-    const png = pngOfSize(GATEWAY_LIMIT - 4096);
+    const png = noisePngOfSize(GATEWAY_LIMIT - 4096);
     expect(png.length).toBeLessThanOrEqual(GATEWAY_LIMIT);
     const result = await uploadImage<{ uploadImage: { byteSize: number } }>(
       system.gatewayUrl,
@@ -96,7 +87,7 @@ describe('uploads through the gateway', () => {
     const result = await uploadImage(
       system.gatewayUrl,
       user.accessToken,
-      pngOfSize(GATEWAY_LIMIT * 6),
+      noisePngOfSize(GATEWAY_LIMIT * 6),
       'big.png',
       {
         query: UPLOAD,
@@ -112,7 +103,7 @@ describe('uploads through the gateway', () => {
     const result = await postChunked(
       system.gatewayUrl,
       user.accessToken,
-      chunkedMultipart(pngOfSize(GATEWAY_LIMIT * 3)),
+      chunkedMultipart(noisePngOfSize(GATEWAY_LIMIT * 3)),
     );
     expect(result.errors).toHaveLength(1);
     // Refused by the gateway's stream, not by the subgraph (whose error would carry serviceName).
@@ -129,7 +120,7 @@ describe('uploads through the gateway', () => {
     const anonymous = await uploadImage(
       system.gatewayUrl,
       undefined,
-      pngOfSize(GATEWAY_LIMIT - 4096),
+      noisePngOfSize(GATEWAY_LIMIT - 4096),
       'anon.png',
       {
         query: UPLOAD,
@@ -246,7 +237,7 @@ describe('uploads through the gateway', () => {
   it('keeps working after a client abandons an upload midway', async () => {
     const user = await system.auth.registerUser();
     const controller = new AbortController();
-    const file = pngOfSize(GATEWAY_LIMIT - 4096);
+    const file = noisePngOfSize(GATEWAY_LIMIT - 4096);
     let sent = 0;
     const body = chunkedMultipart(file, 4096);
     const reader = body.getReader();

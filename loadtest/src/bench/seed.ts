@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { multipartUpload, noisePng } from './png';
+import {
+  type GraphQLResult,
+  multipartUpload,
+  noisePng,
+  postGraphQL,
+  readGraphQLResult,
+} from '@imagehub/test-kit';
 
 export interface SeededUser {
   email: string;
@@ -13,27 +19,12 @@ export interface SeededImage {
   etag: string;
 }
 
-interface GraphQLResponse<T> {
-  data?: T;
-  errors?: Array<{ message: string; extensions?: { code?: string; retryAfter?: number } }>;
-}
-
-export async function graphql<T>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<GraphQLResponse<T>> {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GraphQLResponse<T>;
-}
+/** What the bench's uploads ask back (less than the tests' mutation: the bench measures the upload). */
+export const BENCH_UPLOAD_MUTATION =
+  'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url } }';
 
 /** Retries while the server sheds load (TOO_MANY_REQUESTS): seeding runs faster than bcrypt. */
-async function withRetry<T>(what: string, call: () => Promise<GraphQLResponse<T>>): Promise<T> {
+async function withRetry<T>(what: string, call: () => Promise<GraphQLResult<T>>): Promise<T> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const result = await call();
     if (result.data && !result.errors) return result.data;
@@ -72,10 +63,8 @@ export async function seedUsers(gatewayUrl: string, count: number): Promise<Seed
     const email = `bench-${run}-${i}@example.com`;
     const password = `bench-${randomBytes(12).toString('base64url')}`;
     const data = await withRetry('register', () =>
-      graphql<{ register: { accessToken: string } }>(gatewayUrl, REGISTER, {
-        name: `Bench User ${i}`,
-        email,
-        password,
+      postGraphQL<{ register: { accessToken: string } }>(`${gatewayUrl}/graphql`, REGISTER, {
+        variables: { name: `Bench User ${i}`, email, password },
       }),
     );
     return { email, password, accessToken: data.register.accessToken };
@@ -88,7 +77,7 @@ export async function uploadThroughGateway(
   file: Buffer,
   filename: string,
 ) {
-  const { body, contentType } = multipartUpload(file, filename);
+  const { body, contentType } = multipartUpload(file, { filename, query: BENCH_UPLOAD_MUTATION });
   const response = await fetch(`${gatewayUrl}/graphql`, {
     method: 'POST',
     headers: {
@@ -98,7 +87,7 @@ export async function uploadThroughGateway(
     },
     body: new Uint8Array(body),
   });
-  const result = (await response.json()) as GraphQLResponse<{ uploadImage: { id: string; url: string } }>;
+  const result = await readGraphQLResult<{ uploadImage: { id: string; url: string } }>(response);
   if (!result.data?.uploadImage)
     throw new Error(`upload failed: HTTP ${response.status} ${JSON.stringify(result.errors)}`);
   return result.data.uploadImage;

@@ -11,17 +11,8 @@ import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { freePort } from '@imagehub/db';
 import { parse } from 'graphql';
-import {
-  ROOT,
-  runMigrations,
-  SERVICE_ORDER,
-  type ServiceName,
-  serviceEntry,
-  spawnService,
-  startEmbeddedDatabase,
-  stopProcess,
-  waitUntilReady,
-} from '../../../scripts/system';
+import type { ServiceName } from '../../../scripts/system';
+import * as launcher from '../../../scripts/system';
 
 export type PeerName = 'apollo-stock' | 'hive';
 
@@ -51,7 +42,7 @@ function composeFor(urls: { auth: string; image: string }): string {
   const subgraph = (name: string, dir: string, url: string) => ({
     name,
     url,
-    typeDefs: parse(readFileSync(path.join(ROOT, dir, 'src/schema/schema.graphql'), 'utf8')),
+    typeDefs: parse(readFileSync(path.join(launcher.ROOT, dir, 'src/schema/schema.graphql'), 'utf8')),
   });
   const result = composeServices([
     subgraph('auth', 'subgraph-auth', `${urls.auth}/graphql`),
@@ -87,7 +78,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   let stopping = false;
   options.log(`embedded Postgres in ${dataDir}`);
-  const { url: databaseUrl, server } = await startEmbeddedDatabase({
+  const { url: databaseUrl, server } = await launcher.startEmbeddedDatabase({
     dataDir,
     port: 0,
     database: 'imagehub',
@@ -96,12 +87,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const children: Array<{ name: string; child: ChildProcess }> = [];
   const stop = async () => {
     stopping = true;
-    for (const { child } of [...children].reverse()) await stopProcess(child).catch(() => {});
+    for (const { child } of [...children].reverse()) await launcher.stopProcess(child).catch(() => {});
     await server.stop().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await runMigrations(databaseUrl);
+    await launcher.runMigrations(databaseUrl);
     const ports = {
       'subgraph-auth': await freePort(),
       'subgraph-image': await freePort(),
@@ -112,42 +103,43 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       auth: `http://127.0.0.1:${ports['subgraph-auth']}`,
       image: `http://127.0.0.1:${ports['subgraph-image']}`,
     };
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      NODE_ENV: 'development',
+    const env = launcher.serviceEnvironment({
+      ports,
+      databaseUrl,
+      dataDir,
+      nodeEnv: 'development',
       // Access logs of every request would measure the terminal; warnings and errors still show.
-      LOG_LEVEL: 'warn',
-      DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      AUTH_PORT: String(ports['subgraph-auth']),
-      IMAGE_PORT: String(ports['subgraph-image']),
-      GATEWAY_PORT: String(ports.gateway),
-      AUTH_SUBGRAPH_URL: `${urls.auth}/graphql`,
-      IMAGE_SUBGRAPH_URL: `${urls.image}/graphql`,
-      AUTH_JWKS_URL: `${urls.auth}/.well-known/jwks.json`,
-      PUBLIC_URL: urls.gateway,
-      // Seeding registers hundreds of users from one address; the per-IP registration throttle
-      // is a production safeguard that would stop it, and a benchmark run outlives a 15-minute token.
-      REGISTRATIONS_PER_IP: '1000000',
-      ACCESS_TOKEN_TTL: '7200',
-      // Nothing is in flight when the bench stops the services; don't wait out the production drain.
-      SHUTDOWN_DRAIN_MS: '1000',
-      ...options.env,
-    };
+      logLevel: 'warn',
+      overrides: {
+        // Seeding registers hundreds of users from one address; the per-IP registration throttle
+        // is a production safeguard that would stop it, and a benchmark run outlives a 15-minute token.
+        REGISTRATIONS_PER_IP: '1000000',
+        ACCESS_TOKEN_TTL: '7200',
+        // Nothing is in flight when the bench stops the services; don't wait out the production drain.
+        SHUTDOWN_DRAIN_MS: '1000',
+        ...options.env,
+      },
+    });
     const pids = {} as Record<ServiceName, number>;
-    for (const name of SERVICE_ORDER) {
+    for (const name of launcher.SERVICE_ORDER) {
       options.log(`starting ${name} on port ${ports[name]}`);
       const child = options.nodeFlags?.length
         ? spawn(
             process.execPath,
-            [...options.nodeFlags, '--conditions=development', '--import', 'tsx', serviceEntry(name)],
-            { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env },
+            [
+              ...options.nodeFlags,
+              '--conditions=development',
+              '--import',
+              'tsx',
+              launcher.serviceEntry(name),
+            ],
+            { cwd: launcher.ROOT, stdio: ['ignore', 'pipe', 'pipe'], env },
           )
-        : spawnService(name, env, 'pipe');
+        : launcher.spawnService(name, env, 'pipe');
       children.push({ name, child });
       watchExit(name, child, tail(child), () => stopping);
       pids[name] = child.pid as number;
-      await waitUntilReady(ports[name], readyTimeoutMs, () => child.exitCode !== null);
+      await launcher.waitUntilReady(ports[name], readyTimeoutMs, () => child.exitCode !== null);
       if (child.exitCode !== null) throw new Error(`${name} exited during start (code ${child.exitCode})`);
     }
     const supergraphPath = path.join(dataDir, 'supergraph.graphql');
@@ -157,7 +149,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       const port = await freePort();
       const entry = path.join(__dirname, 'peers', `${name}.ts`);
       const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', entry], {
-        cwd: ROOT,
+        cwd: launcher.ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           ...process.env,
@@ -170,14 +162,24 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       const output = tail(child);
       let peerStopping = false;
       watchExit(name, child, output, () => stopping || peerStopping);
-      await waitForGraphQL(`http://127.0.0.1:${port}/graphql`, readyTimeoutMs, () => child.exitCode !== null);
+      // The peers have no /readyz: ready is when a trivial query answers.
+      await launcher.waitUntilAnswers(
+        `http://127.0.0.1:${port}/graphql`,
+        readyTimeoutMs,
+        () => child.exitCode !== null,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        },
+      );
       if (child.exitCode !== null) throw new Error(`${name} exited during start: ${output()}`);
       return {
         url: `http://127.0.0.1:${port}`,
         pid: child.pid as number,
         stop: async () => {
           peerStopping = true;
-          await stopProcess(child);
+          await launcher.stopProcess(child);
         },
       };
     };
@@ -190,24 +192,4 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await stop();
     throw error;
   }
-}
-
-/** The peers have no /readyz: ready is when a trivial query answers. */
-async function waitForGraphQL(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !gaveUp()) {
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ __typename }' }),
-        signal: AbortSignal.timeout(1_000),
-      });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  if (!gaveUp()) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }

@@ -4,8 +4,9 @@
  * process (pinned with taskset by the bench) so its CPU is accounted apart from the servers'.
  */
 import { readFileSync } from 'node:fs';
+import { multipartUpload, noisePngOfSize } from '@imagehub/test-kit';
 import autocannon from 'autocannon';
-import { multipartUpload, noisePngOfSize } from '../png';
+import { BENCH_UPLOAD_MUTATION } from '../seed';
 import type { LoadJob, LoadResult } from './job';
 
 interface Counters {
@@ -40,7 +41,10 @@ export async function runJob(job: LoadJob): Promise<LoadResult> {
   if (job.uploads) {
     const { count, fileBytes, tokens, path } = job.uploads;
     specs = Array.from({ length: count }, (_, i) => {
-      const { body, contentType } = multipartUpload(noisePngOfSize(fileBytes), `bench-${i}.png`);
+      const { body, contentType } = multipartUpload(noisePngOfSize(fileBytes), {
+        filename: `bench-${i}.png`,
+        query: BENCH_UPLOAD_MUTATION,
+      });
       return {
         method: 'POST',
         path,
