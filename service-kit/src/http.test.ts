@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { Request, Response } from 'express';
 import { createBaseApp, requestIdFrom, routeLabel } from './http';
 import { listen, shutdownGracefully } from './lifecycle';
 import { createLogger } from './logger';
@@ -98,15 +99,13 @@ describe('requestIdFrom', () => {
 describe('shutdownGracefully', () => {
   it('lets an in-flight request finish, refuses new connections, then runs onClosed', async () => {
     const events: string[] = [];
+    const slow = heldRequest();
     const running = await start(
       async () => true,
-      (app) =>
-        app.get('/slow', (_req, res) => {
-          setTimeout(() => res.send('done'), 300);
-        }),
+      (app) => app.get('/slow', slow.handler),
     );
     const inflight = fetch(`${running.base}/slow`).then((r) => r.text());
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await slow.arrived;
     const shutdown = shutdownGracefully({
       server: running.server,
       logger,
@@ -116,21 +115,42 @@ describe('shutdownGracefully', () => {
         events.push('closed');
       },
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // close() has stopped the listener: a new connection is refused while /slow is still open.
+    expect(running.server.listening).toBe(false);
     await expect(fetch(`${running.base}/healthz`)).rejects.toThrow();
+    expect(events).toEqual(['draining']);
+    slow.release('done');
     expect(await inflight).toBe('done');
     await shutdown;
     expect(events).toEqual(['draining', 'closed']);
   });
 
   it('cuts connections that outlive the drain time', async () => {
+    const never = heldRequest();
     const running = await start(
       async () => true,
-      (app) => app.get('/never', () => {}),
+      (app) => app.get('/never', never.handler),
     );
     const hanging = fetch(`${running.base}/never`).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await never.arrived;
     await shutdownGracefully({ server: running.server, logger, drainMs: 200, onClosed: async () => {} });
     expect(await hanging).toHaveProperty('message', 'fetch failed');
   });
 });
+
+/** A route that answers only when the test says so; `arrived` resolves once a request is in it. */
+function heldRequest() {
+  let arrive: () => void = () => {};
+  const arrived = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  let answer: ((body: string) => void) | undefined;
+  return {
+    arrived,
+    handler: (_req: Request, res: Response) => {
+      answer = (body) => res.send(body);
+      arrive();
+    },
+    release: (body: string) => answer?.(body),
+  };
+}

@@ -33,8 +33,6 @@ async function readyz(service: (typeof SERVICES)[number]): Promise<number> {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 test('Postgres stops under load and comes back: fast coded failures, recovery without restarts, nothing half-stored', async () => {
   const pids = Object.fromEntries(SERVICES.map((name) => [name, sys.pid(name)]));
   const imagesBefore = (await sys.counts()).images;
@@ -45,7 +43,9 @@ test('Postgres stops under load and comes back: fast coded failures, recovery wi
     weights: { me: 3, images: 2, login: 1, upload: 2 },
   });
   await load.start();
-  await sleep(2_000);
+  const finished = (since: number, ok?: boolean) =>
+    load.samples.filter((s) => s.at >= since && (ok === undefined || s.ok === ok));
+  await eventually('the load running clean before the outage', 20_000, () => finished(0, true).length >= 20);
 
   const stoppedAt = load.elapsed();
   await sys.stopPostgres();
@@ -54,7 +54,12 @@ test('Postgres stops under load and comes back: fast coded failures, recovery wi
   // Both subgraphs notice and say so, without being asked to restart.
   await eventually('auth /readyz false', 10_000, async () => (await readyz('subgraph-auth')) === 503);
   await eventually('image /readyz false', 10_000, async () => (await readyz('subgraph-image')) === 503);
-  await sleep(4_000);
+  // Postgres stays down until every kind of operation has failed against the outage, several times over.
+  const kinds = ['me', 'images', 'login', 'upload'];
+  await eventually('every operation failing during the outage', 30_000, () => {
+    const failed = finished(outageStarted, false);
+    return failed.length >= 20 && kinds.every((op) => failed.some((s) => s.op === op));
+  });
 
   await sys.startPostgres();
   const restoredAt = load.elapsed();
@@ -75,7 +80,7 @@ test('Postgres stops under load and comes back: fast coded failures, recovery wi
     return results.every((r) => r.status === 200 && !r.errors && r.data);
   });
   const recoveredAt = load.elapsed();
-  await sleep(2_000);
+  await eventually('load after the recovery', 20_000, () => finished(recoveredAt + 1).length >= 20);
   await eventually('auth /readyz true', 10_000, async () => (await readyz('subgraph-auth')) === 200);
   await eventually('image /readyz true', 10_000, async () => (await readyz('subgraph-image')) === 200);
   const samples = await load.stop();

@@ -5,7 +5,7 @@
  * was acknowledged is stored whole.
  */
 
-import { multipartUpload, noisePng } from '@imagehub/test-kit';
+import { eventually, multipartUpload, noisePng } from '@imagehub/test-kit';
 import { connectionRefused, rawRequest, requestHead } from '../support/raw-http';
 import { ports, type ServiceName, System } from '../support/system';
 
@@ -38,8 +38,27 @@ afterAll(async () => {
 interface InFlight {
   what: string;
   answer: Promise<{ status: number; text: string }>;
+  /** Resolves once the client is a few pieces into its body: the service is reading the request. */
+  streaming: Promise<void>;
   /** What a successful answer contains. */
   success: RegExp;
+}
+
+/** Sends `body` in 15 pieces 100 ms apart: a slow client whose request stays in flight for about 1.5 s. */
+function slowRequest(port: number, head: string, body: Buffer): Pick<InFlight, 'answer' | 'streaming'> {
+  let streamed: () => void = () => {};
+  const streaming = new Promise<void>((resolve) => {
+    streamed = resolve;
+  });
+  const answer = rawRequest(port, head, body, {
+    pieces: 15,
+    paceMs: 100,
+    timeoutMs: 15_000,
+    onPieceSent: (index) => index === 2 && streamed(),
+  });
+  // A request that fails before streaming must not leave the test waiting for it.
+  answer.finally(streamed).catch(() => {});
+  return { answer, streaming };
 }
 
 /** A login whose body trickles in over about 1.5 s. */
@@ -59,7 +78,7 @@ function slowLogin(service: ServiceName): InFlight {
   });
   return {
     what: `slow login at ${service}`,
-    answer: rawRequest(port, head, body, { pieces: 15, paceMs: 100, timeoutMs: 15_000 }),
+    ...slowRequest(port, head, body),
     success: /"login":\{"accessToken":"[^"]+"/,
   };
 }
@@ -76,7 +95,7 @@ async function slowUpload(service: ServiceName): Promise<InFlight> {
   });
   return {
     what: `slow upload at ${service}`,
-    answer: rawRequest(port, head, body, { pieces: 15, paceMs: 100, timeoutMs: 15_000 }),
+    ...slowRequest(port, head, body),
     success: /"uploadImage":\{"id":"[0-9a-f-]{36}"/,
   };
 }
@@ -97,20 +116,13 @@ test.each<ServiceName>(['subgraph-auth', 'subgraph-image', 'gateway'])(
     const allSettled = Promise.all(work.map((w) => w.answer)).finally(() => {
       settledAt = Date.now();
     });
-    // Long enough for every request to have reached the service, well before any could finish.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Every request connected and part-way through its body (well before any could finish).
+    await Promise.all(work.map((w) => w.streaming));
     const exit = sys.signal(service, 'SIGTERM');
 
-    let refusedAt = 0;
     const pollStarted = Date.now();
-    while (Date.now() - pollStarted < 3_000) {
-      if (await connectionRefused(port)) {
-        refusedAt = Date.now();
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(refusedAt).toBeGreaterThan(0);
+    await eventually('a new connection refused', 3_000, () => connectionRefused(port), 25);
+    const refusedAt = Date.now();
 
     const answers = await allSettled;
     // Refused while the in-flight requests were still being served, not merely after they ended.
@@ -134,10 +146,11 @@ test.each<ServiceName>(['subgraph-auth', 'subgraph-image', 'gateway'])(
 
     await sys.startService(service, { waitFor: 'ready' });
     if (service !== 'gateway') {
-      const deadline = Date.now() + 20_000;
-      while ((await fetch(`${sys.url('gateway')}/readyz`)).status !== 200 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      await eventually(
+        'the gateway ready again',
+        20_000,
+        async () => (await fetch(`${sys.url('gateway')}/readyz`)).status === 200,
+      );
     }
     const after = await sys.login(email, password);
     expect(after.accessToken).toBeTruthy();

@@ -22,6 +22,8 @@ export function rawRequest(
     /** Send the body in this many pieces, `paceMs` apart: a slow client, so the request stays in flight. */
     pieces?: number;
     paceMs?: number;
+    /** Called after each piece of the body is written (0 = the first), e.g. to know a request is in flight. */
+    onPieceSent?: (index: number) => void;
   } = {},
 ): Promise<RawAnswer> {
   const sendBytes = options.sendBytes ?? body.length;
@@ -47,10 +49,11 @@ export function rawRequest(
       const toSend = body.subarray(0, sendBytes);
       const pieces = Math.max(1, options.pieces ?? 1);
       const size = Math.ceil(toSend.length / pieces);
-      for (let offset = 0; offset < toSend.length; offset += size) {
+      for (let offset = 0, index = 0; offset < toSend.length; offset += size, index++) {
         if (socket.destroyed) return;
         if (offset > 0 && options.paceMs) await new Promise((r) => setTimeout(r, options.paceMs));
         socket.write(toSend.subarray(offset, offset + size));
+        options.onPieceSent?.(index);
       }
       if (options.abort) {
         // Let the server start on the part it has, then vanish.
