@@ -28,6 +28,7 @@ import { PostgresBlobStore } from './store/blob-store';
 import { ImageStore } from './store/image-store';
 import { Limiter } from './upload/limiter';
 import { multipartUploads } from './upload/multipart';
+import { UploadService } from './upload/upload-service';
 
 export interface ServerOverrides {
   logger?: Logger;
@@ -70,13 +71,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (!ok) logger.warn({ jwksUrl: config.auth.jwksUrl }, 'JWKS not loaded yet');
     });
   }
+  const images = new ImageStore(db, new PostgresBlobStore(db));
   const services: Services = {
     config,
     logger,
     verifier,
-    images: new ImageStore(db, new PostgresBlobStore(db)),
+    images,
     signer: new UrlSigner(config.urlSigningKey, config.publicUrl, config.signedUrlTtlSec, overrides.now),
-    processing: new Limiter(config.imageProcessingConcurrency),
+    uploads: new UploadService(images, new Limiter(config.imageProcessingConcurrency), config),
   };
 
   let draining = false;

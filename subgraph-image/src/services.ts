@@ -2,7 +2,7 @@ import type { Logger, TokenVerifier } from '@imagehub/service-kit';
 import type { Config } from './config';
 import type { UrlSigner } from './signing';
 import type { ImageStore } from './store/image-store';
-import type { Limiter } from './upload/limiter';
+import type { UploadService } from './upload/upload-service';
 
 /** What resolvers and routes use, built once per process in app.ts. */
 export interface Services {
@@ -11,5 +11,5 @@ export interface Services {
   images: ImageStore;
   signer: UrlSigner;
   verifier: TokenVerifier;
-  processing: Limiter;
+  uploads: UploadService;
 }

@@ -2,16 +2,14 @@ import { Transform } from 'node:stream';
 import { ErrorCode } from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { badRequest, parseMap, parseOperations, placeUpload } from './form-fields';
 import { PayloadTooLargeError, StreamedUpload, UploadRequestError } from './upload';
-
-export { UploadRequestError } from './upload';
 
 export interface MultipartOptions {
   maxFileBytes: number;
   /** Cap on the `operations` and `map` fields (JSON text). */
   maxFieldBytes: number;
   onUploadBytes?: (bytes: number) => void;
-  onUpload?: (upload: StreamedUpload) => void;
   /**
    * Checks the caller before a byte of the file is read; returns why it is refused, if it is.
    * Uploads only: an anonymous client must not make the gateway stream megabytes to a subgraph
@@ -23,11 +21,11 @@ export interface MultipartOptions {
 }
 
 /** Apollo Server's CSRF rule: a "simple" request (multipart is one) needs a header browsers cannot send cross-origin without a preflight. */
-export function hasPreflightHeader(req: Request): boolean {
+function hasPreflightHeader(req: Request): boolean {
   return Boolean(req.headers['apollo-require-preflight'] || req.headers['x-apollo-operation-name']);
 }
 
-export const isMultipart = (req: Request) =>
+const isMultipart = (req: Request) =>
   (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data');
 
 /** The multipart framing around the fields and one file: boundaries and part headers, generously. */
@@ -192,7 +190,6 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         return fail(error as Error);
       }
       res.locals.upload = upload;
-      options.onUpload?.(upload);
       handedOver = true;
       req.body = operations;
       res.once('finish', () => {
@@ -228,65 +225,8 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
   }
 }
 
-const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
-
-function parseOperations(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw badRequest('The "operations" field is not valid JSON');
-  }
-  if (Array.isArray(value)) throw badRequest('Batched operations are not supported');
-  if (value === null || typeof value !== 'object')
-    throw badRequest('The "operations" field must be an object');
-  return value as Record<string, unknown>;
-}
-
-function parseMap(text: string): Record<string, string[]> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw badRequest('The "map" field is not valid JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw badRequest('The "map" field must be an object');
-  }
-  const entries = Object.entries(value);
-  if (entries.length > 1) throw badRequest('Only one file per request is accepted');
-  for (const [, paths] of entries) {
-    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string')) {
-      throw badRequest('Every "map" entry must be a non-empty list of paths');
-    }
-    // A stream can be read once: one file feeds one variable.
-    if (paths.length > 1) throw badRequest('A file can be mapped to one variable only');
-  }
-  return value as Record<string, string[]>;
-}
-
-/** Puts the upload where a map path ("variables.file", "variables.input.files.0") points. */
-function placeUpload(operations: Record<string, unknown>, path: string, upload: StreamedUpload): void {
-  const segments = path.split('.');
-  if (segments[0] !== 'variables' || segments.length < 2) {
-    throw badRequest(`Map path "${path}" must point into "variables"`);
-  }
-  let parent: unknown = operations;
-  for (const segment of segments.slice(0, -1)) {
-    parent =
-      parent !== null && typeof parent === 'object'
-        ? (parent as Record<string, unknown>)[segment]
-        : undefined;
-  }
-  const last = segments[segments.length - 1]!;
-  if (parent === null || typeof parent !== 'object' || !(last in parent)) {
-    throw badRequest(`Map path "${path}" does not exist in the operations`);
-  }
-  (parent as Record<string, unknown>)[last] = upload;
-}
-
 /** Answers before Apollo Server sees the request, in the same shape as a GraphQL error response. */
-export function refuse(req: Request, res: Response, error: Error): void {
+function refuse(req: Request, res: Response, error: Error): void {
   const known = error instanceof UploadRequestError ? error : undefined;
   const tooLarge = error instanceof PayloadTooLargeError;
   const status = known?.status ?? (tooLarge ? 413 : 400);

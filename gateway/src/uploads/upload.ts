@@ -24,7 +24,6 @@ export class UploadRequestError extends Error {
  */
 export class StreamedUpload {
   private consumed = false;
-  bytesForwarded = 0;
 
   constructor(
     readonly filename: string,
