@@ -2,23 +2,18 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginLandingPageDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
+  apolloSettings,
   bearerToken,
   createBaseApp,
   createLogger,
-  ErrorCode,
   InvalidTokenError,
+  ideEnabled,
   jsonErrorHandler,
   type Logger,
-  metricsPlugin,
+  type Service,
   TokenVerifier,
 } from '@imagehub/service-kit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
@@ -40,13 +35,9 @@ export interface ServerOverrides {
   supergraphSdl?: string;
 }
 
-export interface GatewayServer {
+export interface GatewayServer extends Service {
   app: Express;
-  httpServer: http.Server;
   metrics: GatewayMetrics;
-  /** Marks the gateway as draining: `/readyz` turns 503 so load balancers stop sending work. */
-  drain(): void;
-  close(): Promise<void>;
 }
 
 const SUBGRAPH_NAMES = ['auth', 'image'] as const;
@@ -67,13 +58,13 @@ query Me {
 `;
 
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<GatewayServer> {
-  const logger = overrides.logger ?? createLogger('gateway', config.LOG_LEVEL);
+  const logger = overrides.logger ?? createLogger('gateway', config.logLevel);
   const metrics = createGatewayMetrics();
   const pools = Object.fromEntries(
     SUBGRAPH_NAMES.map((name) => [
       name,
       new Pool(new URL(config.subgraphs[name]).origin, {
-        connections: config.SUBGRAPH_CONNECTIONS,
+        connections: config.subgraphConnections,
         // Reuse sockets across requests; undici also honours the subgraph's own Keep-Alive hint.
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 60_000,
@@ -84,13 +75,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
 
   // Only uploads are checked here (see multipartUploads); every other request is the subgraphs' to judge.
   const uploadTokens = new TokenVerifier({
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
     jwksUrl: config.jwksUrl,
   });
   const dataSources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
-    supergraphSdl: overrides.supergraphSdl ?? readFileSync(config.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, 'utf8'),
+    supergraphSdl: overrides.supergraphSdl ?? readFileSync(config.supergraphPath ?? SUPERGRAPH_PATH, 'utf8'),
     logger,
     buildService: ({ name }) => {
       if (name !== 'auth' && name !== 'image')
@@ -101,8 +92,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         pool: pools[name],
         metrics,
         logger,
-        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-        uploadTimeoutMs: config.UPLOAD_TIMEOUT_MS,
+        timeoutMs: config.subgraphTimeoutMs,
+        uploadTimeoutMs: config.uploadTimeoutMs,
       });
       dataSources.push(dataSource);
       return dataSource;
@@ -110,51 +101,33 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   });
 
   const armor = new ApolloArmor({
-    maxDepth: { n: config.MAX_QUERY_DEPTH },
-    maxAliases: { n: config.MAX_ALIASES },
+    maxDepth: { n: config.limits.maxQueryDepth },
+    maxAliases: { n: config.limits.maxAliases },
     // graphql-js enforces this during parsing itself (parseOptions below) and answers 400; armor's
     // version throws from a plugin hook, which Apollo Server turns into a 500.
     maxTokens: { enabled: false },
-    maxDirectives: { n: config.MAX_DIRECTIVES },
-    costLimit: { maxCost: config.MAX_COST },
+    maxDirectives: { n: config.limits.maxDirectives },
+    costLimit: { maxCost: config.limits.maxCost },
     // Suggestions help while writing queries; in production they help someone mapping the schema.
-    blockFieldSuggestion: { enabled: config.production },
+    blockFieldSuggestion: { enabled: config.nodeEnv === 'production' },
   }).protect();
 
-  const plugins: ApolloServerPlugin<GatewayContext>[] = [
-    requireResolvableOperation,
-    ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
-    metricsPlugin(metrics) as ApolloServerPlugin<GatewayContext>,
-    ApolloServerPluginCacheControlDisabled(),
-    ApolloServerPluginUsageReportingDisabled(),
-    config.production
-      ? ApolloServerPluginLandingPageDisabled()
-      : ApolloServerPluginLandingPageLocalDefault({
-          document: SANDBOX_DOCUMENT,
-          headers: { Authorization: 'Bearer <accessToken from register or login>' },
-          includeCookies: false,
-        }),
-  ];
-
   const apollo = new ApolloServer<GatewayContext>({
+    ...apolloSettings<GatewayContext>({
+      role: 'gateway',
+      nodeEnv: config.nodeEnv,
+      logger,
+      metrics,
+      landingPage: {
+        document: SANDBOX_DOCUMENT,
+        headers: { Authorization: 'Bearer <accessToken from register or login>' },
+        includeCookies: false,
+      },
+      plugins: [requireResolvableOperation, ...(armor.plugins as ApolloServerPlugin<GatewayContext>[])],
+    }),
     gateway,
-    logger,
-    plugins,
     validationRules: armor.validationRules,
-    parseOptions: { maxTokens: config.MAX_TOKENS },
-    allowBatchedHttpRequests: false,
-    csrfPrevention: true,
-    // main.ts owns SIGTERM/SIGINT (drain HTTP first); Apollo's own handler would race it.
-    stopOnTerminationSignals: false,
-    introspection: !config.production,
-    includeStacktraceInErrorResponses: !config.production,
-    formatError: (formatted) => {
-      // Unexpected failures keep their details in the log, not in a production response.
-      if (config.production && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR) {
-        return { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
-      }
-      return formatted;
-    },
+    parseOptions: { maxTokens: config.limits.maxTokens },
   });
   await apollo.start();
   let supergraphLoaded = true;
@@ -164,24 +137,24 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     logger,
     metrics,
     isDraining: () => draining,
-    allowIdeAssets: !config.production,
+    allowIdeAssets: ideEnabled(config.nodeEnv),
     ready: async () => {
       if (!supergraphLoaded) return false;
       const answers = await Promise.all(
-        SUBGRAPH_NAMES.map((name) => subgraphReady(pools[name], config.READY_CHECK_TIMEOUT_MS)),
+        SUBGRAPH_NAMES.map((name) => subgraphReady(pools[name], config.readyCheckTimeoutMs)),
       );
       return answers.every(Boolean);
     },
   });
-  app.use(corsFor(config.CORS_ORIGINS));
+  app.use(corsFor(config.corsOrigins));
   app.get(
     '/images/*path',
-    imageProxy({ pool: pools.image, metrics, logger, timeoutMs: config.SUBGRAPH_TIMEOUT_MS }),
+    imageProxy({ pool: pools.image, metrics, logger, timeoutMs: config.subgraphTimeoutMs }),
   );
   const graphqlHandlers = [
     multipartUploads({
-      maxFileBytes: config.MAX_UPLOAD_BYTES,
-      maxFieldBytes: config.MAX_JSON_BODY_BYTES,
+      maxFileBytes: config.maxUploadBytes,
+      maxFieldBytes: config.maxJsonBodyBytes,
       onUploadBytes: (bytes) => metrics.uploadBytes.inc(bytes),
       onRefused: () => metrics.uploads.inc({ outcome: 'refused' }),
       authenticate: async (req) => {
@@ -195,7 +168,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         }
       },
     }),
-    express.json({ limit: config.MAX_JSON_BODY_BYTES }),
+    express.json({ limit: config.maxJsonBodyBytes }),
     (req: Request, _res: Response, next: NextFunction) => {
       // Express 5 leaves req.body unset on GET; Apollo's integration insists it exists.
       if (!('body' in req) || req.body === undefined) req.body = {};
@@ -212,6 +185,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   return {
     app,
     httpServer,
+    logger,
     metrics,
     drain: () => {
       draining = true;

@@ -35,18 +35,56 @@ const schema = z.object({
   SHUTDOWN_DRAIN_MS: positiveInt(10_000),
 });
 
-export type Config = z.infer<typeof schema> & {
-  production: boolean;
+export interface Config {
+  nodeEnv: 'development' | 'test' | 'production';
+  logLevel: string;
+  port: number;
   subgraphs: { auth: string; image: string };
+  jwt: { issuer: string; audience: string };
   jwksUrl: string;
-};
+  /** Undefined: the committed gateway/supergraph.graphql. */
+  supergraphPath?: string;
+  maxUploadBytes: number;
+  corsOrigins: string[];
+  maxJsonBodyBytes: number;
+  limits: {
+    maxQueryDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxDirectives: number;
+    maxCost: number;
+  };
+  subgraphConnections: number;
+  subgraphTimeoutMs: number;
+  uploadTimeoutMs: number;
+  readyCheckTimeoutMs: number;
+  shutdownDrainMs: number;
+}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = parseEnv(schema, env);
+  const e = parseEnv(schema, env);
   return {
-    ...parsed,
-    production: parsed.NODE_ENV === 'production',
-    subgraphs: { auth: parsed.AUTH_SUBGRAPH_URL, image: parsed.IMAGE_SUBGRAPH_URL },
-    jwksUrl: parsed.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', parsed.AUTH_SUBGRAPH_URL).toString(),
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    port: e.GATEWAY_PORT,
+    subgraphs: { auth: e.AUTH_SUBGRAPH_URL, image: e.IMAGE_SUBGRAPH_URL },
+    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    jwksUrl: e.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', e.AUTH_SUBGRAPH_URL).toString(),
+    supergraphPath: e.SUPERGRAPH_PATH,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
+    maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
+    limits: {
+      maxQueryDepth: e.MAX_QUERY_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxTokens: e.MAX_TOKENS,
+      maxDirectives: e.MAX_DIRECTIVES,
+      maxCost: e.MAX_COST,
+    },
+    subgraphConnections: e.SUBGRAPH_CONNECTIONS,
+    subgraphTimeoutMs: e.SUBGRAPH_TIMEOUT_MS,
+    uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
+    readyCheckTimeoutMs: e.READY_CHECK_TIMEOUT_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
   };
 }

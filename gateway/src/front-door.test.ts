@@ -138,8 +138,8 @@ describe('the gateway front door', () => {
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
       CORS_ORIGINS: 'https://app.example',
-      AUTH_SUBGRAPH_URL: system.gatewayConfig.AUTH_SUBGRAPH_URL,
-      IMAGE_SUBGRAPH_URL: system.gatewayConfig.IMAGE_SUBGRAPH_URL,
+      AUTH_SUBGRAPH_URL: system.gatewayConfig.subgraphs.auth,
+      IMAGE_SUBGRAPH_URL: system.gatewayConfig.subgraphs.image,
     });
     const withCors = await createServer(config);
     const port = await listen(withCors.httpServer, 0, '127.0.0.1');
@@ -161,8 +161,8 @@ describe('the gateway front door', () => {
       const config = loadConfig({
         NODE_ENV: 'production',
         LOG_LEVEL: 'silent',
-        AUTH_SUBGRAPH_URL: system.gatewayConfig.AUTH_SUBGRAPH_URL,
-        IMAGE_SUBGRAPH_URL: system.gatewayConfig.IMAGE_SUBGRAPH_URL,
+        AUTH_SUBGRAPH_URL: system.gatewayConfig.subgraphs.auth,
+        IMAGE_SUBGRAPH_URL: system.gatewayConfig.subgraphs.image,
       });
       const production = await createServer(config);
       const port = await listen(production.httpServer, 0, '127.0.0.1');

@@ -32,6 +32,11 @@ export const boolFlag = (fallback: boolean) =>
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 export const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
+export type NodeEnv = z.infer<typeof nodeEnv>;
+
+/** Cap on a JSON request body (a query and its variables; files travel as multipart). */
+export const jsonBodyLimit = (fallbackBytes: number) =>
+  z.coerce.number().int().positive().default(fallbackBytes);
 
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

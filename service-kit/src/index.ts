@@ -1,3 +1,4 @@
+export * from './apollo';
 export * from './config';
 export * from './errors';
 export * from './eventually';
@@ -6,4 +7,5 @@ export * from './http';
 export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
+export * from './scalars';
 export * from './tokens';

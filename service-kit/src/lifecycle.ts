@@ -72,3 +72,45 @@ export function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>):
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
 }
+
+/** The shape every service's `createServer` returns; tests start it on port 0, main.ts via `serve`. */
+export interface Service {
+  httpServer: Server;
+  logger: Logger;
+  /** Turns `/readyz` false at the start of a shutdown. */
+  drain(): void;
+  /** Releases Apollo, pools and the database; call after the HTTP server has closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * main.ts of every service: listens, logs where, and traps SIGTERM/SIGINT once to drain HTTP
+ * (up to `drainMs`) before closing the rest.
+ */
+export async function serve(
+  service: Service,
+  options: { name: string; port: number; drainMs: number; details?: Record<string, unknown> },
+): Promise<number> {
+  const { logger } = service;
+  const port = await listen(service.httpServer, options.port);
+  logger.info({ port, ...options.details }, `${options.name} listening on http://localhost:${port}/graphql`);
+  onShutdownSignal(logger, () =>
+    shutdownGracefully({
+      server: service.httpServer,
+      logger,
+      drainMs: options.drainMs,
+      onDraining: () => service.drain(),
+      onClosed: () => service.close(),
+    }),
+  );
+  return port;
+}
+
+/** Runs a service's start-up; a failure (a bad configuration lists every problem) ends the process. */
+export function runMain(start: () => Promise<unknown>): void {
+  start().catch((error: unknown) => {
+    // The logger may not exist yet (bad configuration), so report plainly.
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

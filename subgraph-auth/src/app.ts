@@ -1,25 +1,20 @@
 import http from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import {
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-} from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
+  apolloSettings,
   bearerToken,
   createBaseApp,
   createLogger,
   createMetrics,
+  ideEnabled,
   type Jwk,
   jsonErrorHandler,
   type Logger,
-  logUnexpectedErrors,
-  maskUnexpectedErrors,
-  metricsPlugin,
+  type Service,
 } from '@imagehub/service-kit';
 import express, { type Express, type Request } from 'express';
 import { AccessTokenIssuer } from './auth/access-tokens';
@@ -40,19 +35,11 @@ export interface ServerOverrides {
   throttleNamespace?: string;
 }
 
-export interface AuthServer {
+export interface AuthServer extends Service {
   app: Express;
-  httpServer: http.Server;
-  /** Releases Apollo and the database pool; call after the HTTP server has closed. */
-  close(): Promise<void>;
-  /** Turns `/readyz` false while shutting down. */
-  setDraining(): void;
   db: Knex;
   jwks: { keys: Jwk[] };
-  logger: Logger;
 }
-
-const GRAPHQL_BODY_LIMIT = '100kb';
 
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<AuthServer> {
   const logger = overrides.logger ?? createLogger('subgraph-auth', config.logLevel);
@@ -86,7 +73,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       metrics,
       ready: () => isDatabaseReachable(db),
       isDraining: () => draining,
-      allowIdeAssets: config.allowIdeAssets,
+      allowIdeAssets: ideEnabled(config.nodeEnv),
     });
     // Only addresses appended by trusted proxies (the gateway) count; a client cannot pick its own.
     app.set('trust proxy', config.trustProxyHops);
@@ -96,8 +83,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       res.json(tokens.jwks);
     });
 
-    const production = config.nodeEnv === 'production';
     const apollo = new ApolloServer<Context>({
+      ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
       schema: buildSubgraphSchema([
         {
           typeDefs,
@@ -105,26 +92,12 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
           resolvers: resolvers as unknown as GraphQLResolverMap,
         },
       ]),
-      nodeEnv: config.nodeEnv,
-      csrfPrevention: true,
-      // main.ts owns SIGTERM/SIGINT (HTTP first, then the pool); Apollo's own handler would race it.
-      stopOnTerminationSignals: false,
-      introspection: config.introspection,
-      includeStacktraceInErrorResponses: !production && config.nodeEnv !== 'test',
-      formatError: maskUnexpectedErrors,
-      plugins: [
-        metricsPlugin(metrics) as ApolloServerPlugin<Context>,
-        logUnexpectedErrors<Context>(logger),
-        // Federated traces would carry error details to whoever asks for them.
-        ApolloServerPluginInlineTraceDisabled(),
-        production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault(),
-      ],
     });
     await apollo.start();
 
     app.use(
       '/graphql',
-      express.json({ limit: GRAPHQL_BODY_LIMIT }),
+      express.json({ limit: config.maxJsonBodyBytes }),
       expressMiddleware(apollo, {
         context: async ({ req }): Promise<Context> => ({
           ip: clientIp(req),
@@ -144,7 +117,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       db,
       jwks: tokens.jwks,
       logger,
-      setDraining: () => {
+      drain: () => {
         draining = true;
       },
       async close() {

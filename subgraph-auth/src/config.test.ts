@@ -37,7 +37,7 @@ describe('loadConfig', () => {
         registrationsPerIp: 20,
       },
       trustProxyHops: 0,
-      introspection: true,
+      maxJsonBodyBytes: 100 * 1024,
     });
     expect(config.bcrypt.concurrency).toBeGreaterThanOrEqual(1);
   });
@@ -78,7 +78,7 @@ describe('loadConfig', () => {
     expect(() => statSync(path.join(dataDir, 'keys', 'jwt-es256.pem'))).toThrow();
     const config = loadConfig({ ...base(), NODE_ENV: 'production', JWT_PRIVATE_KEYS: ecPem() });
     expect(config.jwt.privateKeys).toHaveLength(1);
-    expect(config.introspection).toBe(false);
+    expect(config.nodeEnv).toBe('production');
   });
 
   it('takes several keys from JWT_PRIVATE_KEYS (also with escaped newlines) and key files, in order', () => {

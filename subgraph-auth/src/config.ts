@@ -1,7 +1,16 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { ConfigError, csv, logLevel, nodeEnv, optionalString, parseEnv, port } from '@imagehub/service-kit';
+import {
+  ConfigError,
+  csv,
+  jsonBodyLimit,
+  logLevel,
+  nodeEnv,
+  optionalString,
+  parseEnv,
+  port,
+} from '@imagehub/service-kit';
 import { z } from 'zod';
 import { loadSigningKeys } from './auth/signing-keys';
 import type { ThrottleOptions } from './auth/throttle';
@@ -16,6 +25,7 @@ const schema = z.object({
   AUTH_PORT: port(4001),
   DB_POOL_MAX: positiveInt(10),
   SHUTDOWN_DRAIN_MS: positiveInt(10_000),
+  MAX_JSON_BODY_BYTES: jsonBodyLimit(100 * 1024),
 
   JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
   JWT_AUDIENCE: z.string().min(1).default('imagehub'),
@@ -82,10 +92,7 @@ export interface Config {
   /** The throttle's limits; its key namespace is chosen by whoever starts the service. */
   throttle: Omit<ThrottleOptions, 'namespace'>;
   trustProxyHops: number;
-  /** Outside production only: the schema is no secret, but there is no reason to hand it out. */
-  introspection: boolean;
-  /** Development only: Apollo's landing page loads its IDE from a CDN. */
-  allowIdeAssets: boolean;
+  maxJsonBodyBytes: number;
 }
 
 /** The only place the auth subgraph reads its environment. Throws ConfigError listing every problem. */
@@ -135,7 +142,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       refreshFailureWindowSec: e.REFRESH_FAILURE_WINDOW_SEC,
     },
     trustProxyHops: e.TRUST_PROXY,
-    introspection: e.NODE_ENV !== 'production',
-    allowIdeAssets: e.NODE_ENV === 'development',
+    maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
   };
 }

@@ -1,18 +1,17 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
+  apolloSettings,
   createBaseApp,
   createLogger,
   createMetrics,
+  ideEnabled,
   jsonErrorHandler,
   type Logger,
-  logUnexpectedErrors,
-  maskUnexpectedErrors,
-  metricsPlugin,
+  type Service,
   TokenVerifier,
 } from '@imagehub/service-kit';
 import express, { type Express } from 'express';
@@ -38,14 +37,9 @@ export interface ServerOverrides {
   now?: () => number;
 }
 
-export interface ImageServer {
+export interface ImageServer extends Service {
   app: Express;
-  httpServer: http.Server;
   services: Services;
-  /** Turns /readyz false at the start of a shutdown (pass as shutdownGracefully's onDraining). */
-  drain(): void;
-  /** Releases Apollo and the pool; call after the HTTP server has closed. */
-  close(): Promise<void>;
 }
 
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<ImageServer> {
@@ -87,24 +81,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     metrics,
     ready: async () => (await isDatabaseReachable(db)) && (verifier.hasKeys || (await verifier.refresh())),
     isDraining: () => draining,
-    allowIdeAssets: config.nodeEnv === 'development',
+    allowIdeAssets: ideEnabled(config.nodeEnv),
   });
   const httpServer = http.createServer(app);
 
   const apollo = new ApolloServer<Context>({
+    ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
     schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
-    csrfPrevention: true,
-    introspection: config.nodeEnv !== 'production',
-    includeStacktraceInErrorResponses: false,
-    // main.ts owns SIGTERM: Apollo's own handler would race it and stop the server before the drain.
-    stopOnTerminationSignals: false,
-    // No Apollo Studio here: inline traces would only add work to every request.
-    plugins: [
-      metricsPlugin(metrics),
-      logUnexpectedErrors<Context>(logger),
-      ApolloServerPluginInlineTraceDisabled(),
-    ],
-    formatError: maskUnexpectedErrors,
   });
   await apollo.start();
 
@@ -112,7 +95,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   app.use(
     '/graphql',
     multipartUploads({ maxUploadBytes: config.maxUploadBytes, verifier }),
-    express.json({ limit: '1mb' }),
+    express.json({ limit: config.maxJsonBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => {
         const auth = await authenticate(req, verifier);
@@ -125,6 +108,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   return {
     app,
     httpServer,
+    logger,
     services,
     drain: () => {
       draining = true;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   ConfigError,
   type Jwk,
+  jsonBodyLimit,
   logLevel,
   nodeEnv,
   optionalString,
@@ -40,6 +41,7 @@ const schema = z.object({
   /** Decodes running at once; each can hold a decoded image, so this bounds memory. */
   IMAGE_PROCESSING_CONCURRENCY: positiveInt(2),
   SHUTDOWN_DRAIN_MS: positiveInt(10_000),
+  MAX_JSON_BODY_BYTES: jsonBodyLimit(MIB),
 });
 
 export interface Config {
@@ -57,6 +59,7 @@ export interface Config {
   maxImagePixels: number;
   imageProcessingConcurrency: number;
   shutdownDrainMs: number;
+  maxJsonBodyBytes: number;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -81,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxImagePixels: raw.MAX_IMAGE_PIXELS,
     imageProcessingConcurrency: raw.IMAGE_PROCESSING_CONCURRENCY,
     shutdownDrainMs: raw.SHUTDOWN_DRAIN_MS,
+    maxJsonBodyBytes: raw.MAX_JSON_BODY_BYTES,
   };
 }
 

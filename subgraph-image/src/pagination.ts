@@ -1,5 +1,4 @@
-import { badUserInput } from '@imagehub/service-kit';
-import { isUuid } from './ids';
+import { badUserInput, isUuid } from '@imagehub/service-kit';
 import type { Image, ImagePage, ImagePosition } from './store/image-store';
 
 export const DEFAULT_PAGE_SIZE = 20;

@@ -1,4 +1,4 @@
-import { DateTime } from './DateTime';
+import { DateTime } from '@imagehub/service-kit';
 import { Mutation } from './Mutation';
 import { Query } from './Query';
 import { User } from './User';

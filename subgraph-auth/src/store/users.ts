@@ -1,4 +1,5 @@
 import type { Knex } from '@imagehub/db';
+import { isUuid } from '@imagehub/service-kit';
 
 export interface User {
   id: string;
@@ -15,7 +16,6 @@ interface UserRow {
 }
 
 const USER_COLUMNS = ['id', 'email', 'name', 'created_at'] as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EMAIL_UNIQUE_INDEX = 'users_email_lower_key';
 
 export class DuplicateEmailError extends Error {
@@ -50,7 +50,7 @@ export class UserStore {
 
   /** One query for any number of ids; ids that are not UUIDs cannot exist and are never sent to Postgres. */
   async findByIds(ids: readonly string[]): Promise<User[]> {
-    const valid = [...new Set(ids.filter((id) => UUID.test(id)))];
+    const valid = [...new Set(ids.filter(isUuid))];
     if (valid.length === 0) return [];
     const rows: UserRow[] = await this.db('auth.users').select(USER_COLUMNS).whereIn('id', valid);
     return rows.map(toUser);

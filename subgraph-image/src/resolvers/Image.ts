@@ -1,6 +1,6 @@
+import { isUuid } from '@imagehub/service-kit';
 import { requireUser } from '../auth';
 import type { Context } from '../context';
-import { isUuid } from '../ids';
 import type { Image as ImageModel } from '../store/image-store';
 
 export const Image = {

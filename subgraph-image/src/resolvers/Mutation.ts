@@ -1,8 +1,7 @@
-import { codedError, ErrorCode } from '@imagehub/service-kit';
+import { codedError, ErrorCode, isUuid } from '@imagehub/service-kit';
 import type { FileUpload } from 'graphql-upload-minimal';
 import { requireUser } from '../auth';
 import type { Context } from '../context';
-import { isUuid } from '../ids';
 import type { Image } from '../store/image-store';
 
 const notFound = () => codedError(ErrorCode.NOT_FOUND, 'Image not found');

@@ -1,6 +1,6 @@
+import { isUuid } from '@imagehub/service-kit';
 import { requireUser } from '../auth';
 import type { Context } from '../context';
-import { isUuid } from '../ids';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
 import type { Image } from '../store/image-store';
 

@@ -1,6 +1,6 @@
 import type { Logger } from '@imagehub/service-kit';
+import { isUuid } from '@imagehub/service-kit';
 import { type Request, type Response, Router } from 'express';
-import { isUuid } from '../ids';
 import { isImageVariant, type UrlSigner } from '../signing';
 import type { ImageStore } from '../store/image-store';
 import { contentDisposition, thumbnailFilename } from '../upload/filename';

@@ -1,6 +1,9 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 
-/** ISO-8601 in UTC. Output only in this subgraph, but parsing is strict in case an argument ever uses it. */
+/**
+ * The `DateTime` scalar of both subgraphs: ISO-8601 in UTC. Output only today, but parsing is strict
+ * (a bad value is an error, never a silent null or Invalid Date) in case an argument ever uses it.
+ */
 export const DateTime = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   description: 'ISO-8601 string in UTC',
@@ -25,3 +28,8 @@ function parseIso(value: unknown): Date {
   if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
   return date;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids that are not UUIDs cannot exist; checking first keeps them away from Postgres' cast errors. */
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);

@@ -1,0 +1,77 @@
+import type { ApolloServerOptionsWithSchema, ApolloServerPlugin, BaseContext } from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  type ApolloServerPluginLandingPageLocalDefaultOptions,
+} from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLFormattedError } from 'graphql';
+import type { NodeEnv } from './config';
+import { ErrorCode } from './errors';
+import { logUnexpectedErrors, maskUnexpectedErrors } from './graphql-errors';
+import type { Logger } from './logger';
+import { metricsPlugin, type ServiceMetrics } from './metrics';
+
+/** Settings of every service's Apollo Server; only its schema (or gateway) and extra plugins differ. */
+export type ApolloSettings<C extends BaseContext> = Omit<ApolloServerOptionsWithSchema<C>, 'schema'>;
+
+export interface ApolloSettingsOptions<C extends BaseContext> {
+  /**
+   * A subgraph masks and logs its own unexpected errors. The gateway passes the subgraphs' (already
+   * masked) errors on as they are, and hides only its own internal failures, in production.
+   */
+  role: 'subgraph' | 'gateway';
+  nodeEnv: NodeEnv;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** The IDE's starting document and headers (development and test only). */
+  landingPage?: ApolloServerPluginLandingPageLocalDefaultOptions;
+  /** Plugins of this service, run before the shared ones. */
+  plugins?: ApolloServerPlugin<C>[];
+}
+
+/** Unexpected failures of the gateway itself keep their details in the log, not in a production answer. */
+function gatewayErrors(nodeEnv: NodeEnv) {
+  return (formatted: GraphQLFormattedError): GraphQLFormattedError =>
+    nodeEnv === 'production' && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR
+      ? { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }
+      : formatted;
+}
+
+/** Whether the IDE is served (and the CSP relaxed for its assets): everywhere but production. */
+export const ideEnabled = (nodeEnv: NodeEnv) => nodeEnv !== 'production';
+
+/**
+ * The one place that decides how the services' Apollo Servers behave: introspection and the IDE
+ * outside production only, stack traces in development only, CSRF prevention on, no batching,
+ * unexpected errors masked (and logged by the subgraphs), no Apollo Studio reporting or federated traces (they would
+ * carry error details to whoever asks), and SIGTERM left to main.ts, which drains HTTP first.
+ */
+export function apolloSettings<C extends BaseContext>(options: ApolloSettingsOptions<C>): ApolloSettings<C> {
+  const { nodeEnv, logger } = options;
+  return {
+    nodeEnv,
+    logger,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    stopOnTerminationSignals: false,
+    introspection: nodeEnv !== 'production',
+    includeStacktraceInErrorResponses: nodeEnv === 'development',
+    formatError: options.role === 'subgraph' ? maskUnexpectedErrors : gatewayErrors(nodeEnv),
+    plugins: [
+      ...(options.plugins ?? []),
+      metricsPlugin(options.metrics) as ApolloServerPlugin<C>,
+      ...(options.role === 'subgraph' ? [logUnexpectedErrors<C>(logger)] : []),
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ideEnabled(nodeEnv)
+        ? ApolloServerPluginLandingPageLocalDefault(options.landingPage)
+        : ApolloServerPluginLandingPageDisabled(),
+    ],
+  };
+}
