@@ -9,7 +9,8 @@ import {
   ApolloServerPluginLandingPageLocalDefault,
   type ApolloServerPluginLandingPageLocalDefaultOptions,
 } from '@apollo/server/plugin/landingPage/default';
-import type { GraphQLFormattedError } from 'graphql';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { DocumentNode, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { NodeEnv } from './config';
 import { ErrorCode } from './errors';
 import { logUnexpectedErrors, maskUnexpectedErrors } from './graphql-errors';
@@ -74,4 +75,16 @@ export function apolloSettings<C extends BaseContext>(options: ApolloSettingsOpt
         : ApolloServerPluginLandingPageDisabled(),
     ],
   };
+}
+
+/** What `buildSubgraphSchema` takes, named from its public signature rather than a path inside the package. */
+type SubgraphModule = Extract<Parameters<typeof buildSubgraphSchema>[0], { typeDefs: unknown }>;
+
+/**
+ * A subgraph's schema from its SDL and its resolvers, typed by the code generator (`npm run codegen`).
+ * The generated types are exact per field (`__resolveReference` included), where @apollo/subgraph's
+ * map is one loose index signature: the single conversion between the two lives here.
+ */
+export function subgraphSchema(typeDefs: DocumentNode, resolvers: object): GraphQLSchema {
+  return buildSubgraphSchema({ typeDefs, resolvers: resolvers as SubgraphModule['resolvers'] });
 }

@@ -1,7 +1,5 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
@@ -15,6 +13,7 @@ import {
   jsonErrorHandler,
   type Logger,
   type Service,
+  subgraphSchema,
 } from '@imagehub/service-kit';
 import express, { type Express, type Request } from 'express';
 import { AccessTokenIssuer } from './auth/access-tokens';
@@ -85,13 +84,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
 
     const apollo = new ApolloServer<Context>({
       ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
-      schema: buildSubgraphSchema([
-        {
-          typeDefs,
-          // The scalar and __resolveReference are typed more precisely than the map's index signature.
-          resolvers: resolvers as unknown as GraphQLResolverMap,
-        },
-      ]),
+      schema: subgraphSchema(typeDefs, resolvers),
     });
     await apollo.start();
 

@@ -1,6 +1,5 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
@@ -12,6 +11,7 @@ import {
   jsonErrorHandler,
   type Logger,
   type Service,
+  subgraphSchema,
   TokenVerifier,
 } from '@imagehub/service-kit';
 import express, { type Express } from 'express';
@@ -87,7 +87,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
 
   const apollo = new ApolloServer<Context>({
     ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
-    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    schema: subgraphSchema(typeDefs, resolvers),
   });
   await apollo.start();
 

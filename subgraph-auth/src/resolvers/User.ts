@@ -1,9 +1,8 @@
-import type { Context } from '../context';
-import type { User as UserModel } from '../store/users';
+import type { UserResolvers } from '../generated/graphql';
 
-export const User = {
+export const User: UserResolvers = {
   /** N representations in one `_entities` request become one query, through the request's DataLoader. */
-  __resolveReference(reference: { id: string }, ctx: Context): Promise<UserModel | null> {
+  __resolveReference(reference, ctx) {
     return ctx.loaders.userById.load(String(reference.id));
   },
 };

@@ -1,13 +1,11 @@
 import { codedError, ErrorCode, isUuid } from '@imagehub/service-kit';
-import type { FileUpload } from 'graphql-upload-minimal';
 import { requireUser } from '../auth';
-import type { Context } from '../context';
-import type { Image } from '../store/image-store';
+import type { MutationResolvers } from '../generated/graphql';
 
 const notFound = () => codedError(ErrorCode.NOT_FOUND, 'Image not found');
 
-export const Mutation = {
-  async uploadImage(_: unknown, args: { file: Promise<FileUpload> }, ctx: Context): Promise<Image> {
+export const Mutation: MutationResolvers = {
+  async uploadImage(_, args, ctx) {
     const userId = requireUser(ctx.auth);
     try {
       return await ctx.services.uploads.upload(userId, args.file);
@@ -18,7 +16,7 @@ export const Mutation = {
     }
   },
 
-  async deleteImage(_: unknown, args: { id: string }, ctx: Context): Promise<boolean> {
+  async deleteImage(_, args, ctx) {
     const userId = requireUser(ctx.auth);
     if (!isUuid(args.id)) throw notFound();
     if (!(await ctx.services.images.delete(args.id.toLowerCase(), userId))) throw notFound();

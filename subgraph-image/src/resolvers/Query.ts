@@ -1,8 +1,8 @@
 import { isUuid } from '@imagehub/service-kit';
 import { requireUser } from '../auth';
 import type { Context } from '../context';
+import type { QueryResolvers } from '../generated/graphql';
 import { decodeCursor, pageSize, toConnection } from '../pagination';
-import type { Image } from '../store/image-store';
 
 interface PageArgs {
   first?: number | null;
@@ -15,14 +15,14 @@ export async function listImages(ownerId: string, args: PageArgs, ctx: Context) 
   return toConnection(await ctx.services.images.listByOwner(ownerId, first, after));
 }
 
-export const Query = {
-  async image(_: unknown, args: { id: string }, ctx: Context): Promise<Image | null> {
+export const Query: QueryResolvers = {
+  async image(_, args, ctx) {
     requireUser(ctx.auth);
     if (!isUuid(args.id)) return null;
     return ctx.ownImages.load(args.id.toLowerCase());
   },
 
-  myImages(_: unknown, args: PageArgs, ctx: Context) {
+  myImages(_, args, ctx) {
     return listImages(requireUser(ctx.auth), args, ctx);
   },
 };
