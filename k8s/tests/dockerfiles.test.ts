@@ -1,7 +1,7 @@
 /**
  * There is no Docker engine here, so the Dockerfiles are checked as text: each final stage runs
  * as a non-root user, copies only compiled output and production dependencies, and bakes in no
- * secret. Whether they build is left to .github/workflows/images.yml (see the README's "Container images" section).
+ * secret. Whether they build is left to .github/workflows/images.yml (see docs/operations.md, "Container images").
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -72,6 +72,9 @@ const schema = z.object({
     }),
 });
 
+/** Every environment variable this service reads (its README documents each: test/docs.test.ts). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
   logLevel: string;

@@ -1,5 +1,5 @@
 /**
- * Prints the hostile-input table as Markdown, grouped by category, for the README's Security section:
+ * Prints the hostile-input table as Markdown, grouped by category, for docs/security.md:
  * `npx tsx --conditions=development test/hostile/list-cases.ts`
  */
 import { hostileCases } from './cases';

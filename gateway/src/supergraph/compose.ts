@@ -14,7 +14,7 @@ export interface SubgraphSource {
   routingUrl: string;
 }
 
-/** The same inputs as gateway/supergraph.yaml, so `rover supergraph compose` gives the same result. */
+/** The same inputs as supergraph.yaml (at the repository root), so `rover supergraph compose` gives the same result. */
 export const SUBGRAPHS: readonly SubgraphSource[] = [
   {
     name: 'auth',
