@@ -1,14 +1,10 @@
-import { runMain, serve } from '@imagehub/service-kit';
+import { runService } from '@imagehub/service-kit';
 import { createServer } from './app';
 import { loadConfig } from './config';
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const server = await createServer(config);
-  await serve(server, {
-    name: 'gateway',
-    port: config.port,
-    drainMs: config.shutdownDrainMs,
-    details: { subgraphs: config.subgraphs, nodeEnv: config.nodeEnv },
-  });
+runService({
+  name: 'gateway',
+  loadConfig,
+  createServer: (config) => createServer(config),
+  details: (config) => ({ subgraphs: config.subgraphs, nodeEnv: config.nodeEnv }),
 });

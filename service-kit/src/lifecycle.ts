@@ -106,7 +106,31 @@ export async function serve(
   return port;
 }
 
-/** Runs a service's start-up; a failure (a bad configuration lists every problem) ends the process. */
+/**
+ * A service's whole main.ts: read the configuration from the environment (the only place that
+ * does), create the server, `serve` it. A failure (a bad configuration lists every problem) ends
+ * the process.
+ */
+export function runService<C extends { port: number; shutdownDrainMs: number }, S extends Service>(options: {
+  name: string;
+  loadConfig: (env: NodeJS.ProcessEnv) => C;
+  createServer: (config: C) => Promise<S>;
+  /** What the "listening" line says besides the port. */
+  details?: (config: C, server: S) => Record<string, unknown>;
+}): void {
+  runMain(async () => {
+    const config = options.loadConfig(process.env);
+    const server = await options.createServer(config);
+    await serve(server, {
+      name: options.name,
+      port: config.port,
+      drainMs: config.shutdownDrainMs,
+      details: options.details?.(config, server),
+    });
+  });
+}
+
+/** Runs a start-up; a failure ends the process with the error's message. */
 export function runMain(start: () => Promise<unknown>): void {
   start().catch((error: unknown) => {
     // The logger may not exist yet (bad configuration), so report plainly.

@@ -1,14 +1,10 @@
-import { runMain, serve } from '@imagehub/service-kit';
+import { runService } from '@imagehub/service-kit';
 import { createServer } from './app';
 import { loadConfig } from './config';
 
-runMain(async () => {
-  const config = loadConfig(process.env);
-  const server = await createServer(config);
-  await serve(server, {
-    name: 'image subgraph',
-    port: config.port,
-    drainMs: config.shutdownDrainMs,
-    details: { nodeEnv: config.nodeEnv, publicUrl: config.publicUrl },
-  });
+runService({
+  name: 'image subgraph',
+  loadConfig,
+  createServer: (config) => createServer(config),
+  details: (config) => ({ nodeEnv: config.nodeEnv, publicUrl: config.publicUrl }),
 });
