@@ -52,7 +52,7 @@ export async function shutdownGracefully(options: ShutdownOptions): Promise<void
  * Traps SIGTERM and SIGINT once for the process. A second signal while draining is ignored:
  * Kubernetes sends SIGKILL after the grace period anyway.
  */
-export function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
+function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
   let started = false;
   const handler = (signal: NodeJS.Signals) => {
     if (started) return;
@@ -131,7 +131,7 @@ export function runService<C extends { port: number; shutdownDrainMs: number }, 
 }
 
 /** Runs a start-up; a failure ends the process with the error's message. */
-export function runMain(start: () => Promise<unknown>): void {
+function runMain(start: () => Promise<unknown>): void {
   start().catch((error: unknown) => {
     // The logger may not exist yet (bad configuration), so report plainly.
     console.error(error instanceof Error ? error.message : error);
