@@ -14,6 +14,7 @@ import {
   jsonErrorHandler,
   type Logger,
   type Service,
+  singleUseUploads,
   TokenVerifier,
 } from '@imagehub/service-kit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
@@ -28,6 +29,8 @@ import { contextFromRequest, type GatewayContext } from './subgraphs/context';
 import { SubgraphDataSource } from './subgraphs/data-source';
 import { SUPERGRAPH_PATH } from './supergraph/paths';
 import { multipartUploads } from './uploads/multipart';
+import { UploadSlots } from './uploads/slots';
+import { StreamedUpload } from './uploads/upload';
 
 export interface ServerOverrides {
   logger?: Logger;
@@ -79,6 +82,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     audience: config.jwt.audience,
     jwksUrl: config.jwksUrl,
   });
+  const uploadSlots = new UploadSlots(config.uploadSlots);
   const dataSources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: overrides.supergraphSdl ?? readFileSync(config.supergraphPath ?? SUPERGRAPH_PATH, 'utf8'),
@@ -94,6 +98,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         logger,
         timeoutMs: config.subgraphTimeoutMs,
         uploadTimeoutMs: config.uploadTimeoutMs,
+        // One socket per upload slot: the slot pool, not the socket pool, decides who waits.
+        uploadSockets: config.uploadSlots.total,
       });
       dataSources.push(dataSource);
       return dataSource;
@@ -123,7 +129,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         headers: { Authorization: 'Bearer <accessToken from register or login>' },
         includeCookies: false,
       },
-      plugins: [requireResolvableOperation, ...(armor.plugins as ApolloServerPlugin<GatewayContext>[])],
+      plugins: [
+        requireResolvableOperation,
+        singleUseUploads<GatewayContext>((value) => value instanceof StreamedUpload),
+        ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      ],
     }),
     gateway,
     validationRules: armor.validationRules,
@@ -159,14 +169,17 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       onRefused: () => metrics.uploads.inc({ outcome: 'refused' }),
       authenticate: async (req) => {
         const token = bearerToken(req.headers.authorization);
-        if (!token) return 'Authentication required';
+        if (!token) return { problem: 'Authentication required' };
         try {
-          await uploadTokens.verify(token);
-          return undefined;
+          const claims = await uploadTokens.verify(token);
+          return { userId: String(claims.sub) };
         } catch (error) {
-          return error instanceof InvalidTokenError ? error.message : 'Invalid token';
+          return { problem: error instanceof InvalidTokenError ? error.message : 'Invalid token' };
         }
       },
+      slots: uploadSlots,
+      minBytesPerSec: config.uploadMinBytesPerSec,
+      rateGraceMs: config.uploadRateGraceMs,
     }),
     express.json({ limit: config.maxJsonBodyBytes }),
     (req: Request, _res: Response, next: NextFunction) => {

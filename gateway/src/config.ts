@@ -31,6 +31,15 @@ const schema = z.object({
   SUBGRAPH_TIMEOUT_MS: positiveInt(30_000),
   /** Uploads stream for as long as the client sends; this bounds a stalled one. */
   UPLOAD_TIMEOUT_MS: positiveInt(120_000),
+  /** Uploads streaming at once, everyone's together: each holds a connection to the image subgraph. */
+  UPLOAD_SLOTS: positiveInt(32),
+  /** One user's uploads at once (the image subgraph allows as many: UPLOADS_IN_FLIGHT_PER_USER). */
+  UPLOAD_SLOTS_PER_USER: positiveInt(2),
+  /** One client address's uploads at once. Behind a proxy every client has the proxy's address. */
+  UPLOAD_SLOTS_PER_IP: positiveInt(8),
+  /** Slowest acceptable upload on average, after UPLOAD_RATE_GRACE_MS; slower ones are stopped (408). */
+  UPLOAD_MIN_BYTES_PER_SEC: positiveInt(4096),
+  UPLOAD_RATE_GRACE_MS: positiveInt(10_000),
   READY_CHECK_TIMEOUT_MS: positiveInt(1_000),
   SHUTDOWN_DRAIN_MS: positiveInt(10_000),
 });
@@ -60,6 +69,10 @@ export interface Config {
   subgraphConnections: number;
   subgraphTimeoutMs: number;
   uploadTimeoutMs: number;
+  /** The upload slot pool (per user, per client address, in all) and the slowest acceptable upload. */
+  uploadSlots: { total: number; perUser: number; perIp: number };
+  uploadMinBytesPerSec: number;
+  uploadRateGraceMs: number;
   readyCheckTimeoutMs: number;
   shutdownDrainMs: number;
 }
@@ -87,6 +100,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     subgraphConnections: e.SUBGRAPH_CONNECTIONS,
     subgraphTimeoutMs: e.SUBGRAPH_TIMEOUT_MS,
     uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
+    uploadSlots: { total: e.UPLOAD_SLOTS, perUser: e.UPLOAD_SLOTS_PER_USER, perIp: e.UPLOAD_SLOTS_PER_IP },
+    uploadMinBytesPerSec: e.UPLOAD_MIN_BYTES_PER_SEC,
+    uploadRateGraceMs: e.UPLOAD_RATE_GRACE_MS,
     readyCheckTimeoutMs: e.READY_CHECK_TIMEOUT_MS,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
   };

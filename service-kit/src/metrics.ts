@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface ServiceMetrics {
   registry: Registry;
@@ -69,4 +69,16 @@ export function metricsPlugin(metrics: ServiceMetrics): ApolloServerPlugin {
       };
     },
   };
+}
+
+/** A gauge whose value is read when /metrics is scraped (a queue length, slots in use). */
+export function observedGauge(metrics: ServiceMetrics, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [metrics.registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }

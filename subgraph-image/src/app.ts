@@ -10,14 +10,17 @@ import {
   ideEnabled,
   jsonErrorHandler,
   type Logger,
+  observedGauge,
   type Service,
+  singleUseUploads,
   subgraphSchema,
   TokenVerifier,
 } from '@imagehub/service-kit';
 import express, { type Express } from 'express';
+import { Upload } from 'graphql-upload-minimal';
 import { authenticate } from './auth';
 import type { Config } from './config';
-import { type Context, ownImagesLoader } from './context';
+import { type Context, clientGoneSignal, ownImagesLoader } from './context';
 import { resolvers } from './resolvers';
 import { imageRoutes } from './routes/images';
 import { typeDefs } from './schema';
@@ -25,6 +28,7 @@ import type { Services } from './services';
 import { UrlSigner } from './signing';
 import { PostgresBlobStore } from './store/blob-store';
 import { ImageStore } from './store/image-store';
+import { UploadAdmission } from './upload/admission';
 import { Limiter } from './upload/limiter';
 import { multipartUploads } from './upload/multipart';
 import { UploadService } from './upload/upload-service';
@@ -66,14 +70,28 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     });
   }
   const images = new ImageStore(db, new PostgresBlobStore(db));
+  const processing = new Limiter(config.imageProcessingConcurrency);
   const services: Services = {
     config,
     logger,
     verifier,
     images,
     signer: new UrlSigner(config.urlSigningKey, config.publicUrl, config.signedUrlTtlSec, overrides.now),
-    uploads: new UploadService(images, new Limiter(config.imageProcessingConcurrency), config),
+    uploads: new UploadService(images, processing, new UploadAdmission(db, config.uploads), config),
   };
+
+  observedGauge(
+    metrics,
+    'image_processing_running',
+    'Images being decoded and encoded now',
+    () => processing.running,
+  );
+  observedGauge(
+    metrics,
+    'image_processing_waiting',
+    'Uploads queued for a decoder',
+    () => processing.waiting,
+  );
 
   let draining = false;
   const app = createBaseApp({
@@ -86,7 +104,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   const httpServer = http.createServer(app);
 
   const apollo = new ApolloServer<Context>({
-    ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
+    ...apolloSettings<Context>({
+      role: 'subgraph',
+      nodeEnv: config.nodeEnv,
+      logger,
+      metrics,
+      plugins: [singleUseUploads<Context>((value) => value instanceof Upload)],
+    }),
     schema: subgraphSchema(typeDefs, resolvers),
   });
   await apollo.start();
@@ -99,7 +123,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => {
         const auth = await authenticate(req, verifier);
-        return { auth, services, res, ownImages: ownImagesLoader(services.images, auth) };
+        return {
+          auth,
+          services,
+          res,
+          clientGone: clientGoneSignal(res),
+          ownImages: ownImagesLoader(services.images, auth),
+        };
       },
     }),
   );

@@ -21,12 +21,20 @@ describe('loadConfig', () => {
       signedUrlTtlSec: 3600,
       maxUploadBytes: 10 * 1024 * 1024,
       maxImagePixels: 40_000_000,
+      imageBudget: { maxWebpPixels: 10_000_000, maxAvifPixels: 8_000_000, maxFrames: 1000, timeoutSec: 30 },
+      uploads: { inFlightPerUser: 2, inFlight: 8, perMinute: 30, quotaBytes: 1024 * 1024 * 1024 },
       auth: {
         jwksUrl: 'http://127.0.0.1:4001/.well-known/jwks.json',
         issuer: 'imagehub-auth',
         audience: 'imagehub',
       },
     });
+  });
+
+  it('reads an upload quota of 0 as unlimited', () => {
+    expect(
+      loadConfig({ ...base, DATA_DIR: dataDir, UPLOAD_QUOTA_BYTES: '0' }).uploads.quotaBytes,
+    ).toBeUndefined();
   });
 
   it('refuses to start in production without a URL signing key', () => {

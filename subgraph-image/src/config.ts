@@ -40,6 +40,28 @@ const schema = z.object({
   MAX_IMAGE_PIXELS: positiveInt(40_000_000),
   /** Decodes running at once; each can hold a decoded image, so this bounds memory. */
   IMAGE_PROCESSING_CONCURRENCY: positiveInt(2),
+  /**
+   * Per-format pixel limits below MAX_IMAGE_PIXELS: WebP and AVIF decode whole frames and their
+   * encoders cost far more per pixel than JPEG's or PNG's (measured; see README "Upload budget").
+   */
+  MAX_WEBP_PIXELS: positiveInt(10_000_000),
+  MAX_AVIF_PIXELS: positiveInt(8_000_000),
+  /** Frames of an animated GIF/WebP: each costs work however small it is. */
+  MAX_IMAGE_FRAMES: positiveInt(1000),
+  /** Wall-clock limit per libvips pipeline (sharp's `timeout`), in whole seconds. */
+  IMAGE_PROCESSING_TIMEOUT_SEC: positiveInt(30),
+  /** One user's uploads in progress at once (received, queued or processing); more: TOO_MANY_REQUESTS. */
+  UPLOADS_IN_FLIGHT_PER_USER: positiveInt(2),
+  /** Everyone's uploads in progress at once: each holds its file (up to MAX_UPLOAD_BYTES) in memory. */
+  UPLOADS_IN_FLIGHT: positiveInt(8),
+  /** Upload attempts per user per minute, refused ones included; shared by replicas through Postgres. */
+  UPLOADS_PER_MINUTE: positiveInt(30),
+  /** Bytes of stored images (originals and thumbnails) per user; 0 means unlimited. */
+  UPLOAD_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(1024 * MIB),
   SHUTDOWN_DRAIN_MS: positiveInt(10_000),
   MAX_JSON_BODY_BYTES: jsonBodyLimit(MIB),
 });
@@ -61,6 +83,19 @@ export interface Config {
   maxUploadBytes: number;
   maxImagePixels: number;
   imageProcessingConcurrency: number;
+  imageBudget: {
+    maxWebpPixels: number;
+    maxAvifPixels: number;
+    maxFrames: number;
+    timeoutSec: number;
+  };
+  uploads: {
+    inFlightPerUser: number;
+    inFlight: number;
+    perMinute: number;
+    /** undefined: unlimited. */
+    quotaBytes: number | undefined;
+  };
   shutdownDrainMs: number;
   maxJsonBodyBytes: number;
 }
@@ -86,6 +121,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUploadBytes: raw.MAX_UPLOAD_BYTES,
     maxImagePixels: raw.MAX_IMAGE_PIXELS,
     imageProcessingConcurrency: raw.IMAGE_PROCESSING_CONCURRENCY,
+    imageBudget: {
+      maxWebpPixels: raw.MAX_WEBP_PIXELS,
+      maxAvifPixels: raw.MAX_AVIF_PIXELS,
+      maxFrames: raw.MAX_IMAGE_FRAMES,
+      timeoutSec: raw.IMAGE_PROCESSING_TIMEOUT_SEC,
+    },
+    uploads: {
+      inFlightPerUser: raw.UPLOADS_IN_FLIGHT_PER_USER,
+      inFlight: raw.UPLOADS_IN_FLIGHT,
+      perMinute: raw.UPLOADS_PER_MINUTE,
+      quotaBytes: raw.UPLOAD_QUOTA_BYTES === 0 ? undefined : raw.UPLOAD_QUOTA_BYTES,
+    },
     shutdownDrainMs: raw.SHUTDOWN_DRAIN_MS,
     maxJsonBodyBytes: raw.MAX_JSON_BODY_BYTES,
   };

@@ -78,6 +78,10 @@ export async function startImageService(options: StartImageServiceOptions): Prom
     AUTH_PUBLIC_JWKS: JSON.stringify({ keys: options.publicKeys }),
     URL_SIGNING_KEY: randomBytes(32).toString('base64url'),
     DB_POOL_MAX: '4',
+    // Tests upload in bursts from one user; the upload limits have tests of their own that set them.
+    UPLOADS_PER_MINUTE: '100000',
+    UPLOADS_IN_FLIGHT_PER_USER: '16',
+    UPLOADS_IN_FLIGHT: '64',
     ...options.env,
   });
   const server = await createServer(config, options.overrides);

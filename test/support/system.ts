@@ -214,9 +214,18 @@ export class System {
       },
       'subgraph-image': {
         MAX_UPLOAD_BYTES: maxUpload,
+        // The suites upload in bursts from a few users; the upload limits have cases of their own.
+        UPLOADS_PER_MINUTE: '100000',
+        UPLOADS_IN_FLIGHT_PER_USER: '16',
+        UPLOADS_IN_FLIGHT: '64',
         ...(production ? { URL_SIGNING_KEY: this.productionKeys.urlSigningKey } : {}),
       },
-      gateway: { MAX_UPLOAD_BYTES: maxUpload },
+      gateway: {
+        MAX_UPLOAD_BYTES: maxUpload,
+        // Every client of the suites comes from 127.0.0.1; the slot caps have cases of their own.
+        UPLOAD_SLOTS_PER_USER: '16',
+        UPLOAD_SLOTS_PER_IP: '64',
+      },
     };
     // Long enough for the slow clients of the SIGTERM suite to finish.
     return { ...wiring, SHUTDOWN_DRAIN_MS: '8000', ...perService[name], ...this.options.env?.[name] };

@@ -22,6 +22,8 @@ export interface SubgraphDataSourceOptions {
   logger: Logger;
   timeoutMs: number;
   uploadTimeoutMs: number;
+  /** Sockets for uploads to this subgraph; defaults to 64. */
+  uploadSockets?: number;
 }
 
 /**
@@ -31,9 +33,10 @@ export interface SubgraphDataSourceOptions {
  */
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly path: string;
-  private readonly uploadAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly uploadAgent: http.Agent;
 
   constructor(private readonly options: SubgraphDataSourceOptions) {
+    this.uploadAgent = new http.Agent({ keepAlive: true, maxSockets: options.uploadSockets ?? 64 });
     const url = new URL(options.url);
     this.path = `${url.pathname}${url.search}`;
   }

@@ -1,8 +1,9 @@
 import { Transform } from 'node:stream';
-import { ErrorCode } from '@imagehub/service-kit';
+import { answerThenLinger, ErrorCode } from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { badRequest, parseMap, parseOperations, placeUpload } from './form-fields';
+import type { UploadSlots } from './slots';
 import { PayloadTooLargeError, StreamedUpload, UploadRequestError } from './upload';
 
 export interface MultipartOptions {
@@ -15,7 +16,15 @@ export interface MultipartOptions {
    * Uploads only: an anonymous client must not make the gateway stream megabytes to a subgraph
    * that will refuse them (and, refusing early, cut the connection under the gateway's feet).
    */
-  authenticate?: (req: Request) => Promise<string | undefined>;
+  authenticate?: (req: Request) => Promise<{ userId: string } | { problem: string }>;
+  /** Upload slots, per user and address (needs `authenticate`); beyond them, TOO_MANY_REQUESTS. */
+  slots?: UploadSlots;
+  /**
+   * Slowest acceptable upload, in bytes per second over the whole request once `rateGraceMs` has
+   * passed: a client trickling its file holds a slot and a subgraph connection for nothing.
+   */
+  minBytesPerSec?: number;
+  rateGraceMs?: number;
   /** A multipart request refused before reaching Apollo Server (limits, malformed form). */
   onRefused?: (error: Error) => void;
 }
@@ -50,15 +59,20 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       return;
     }
     if (options.authenticate) {
-      return void options
-        .authenticate(req)
-        .then(
-          (problem) =>
-            problem
-              ? refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, problem))
-              : parseForm(req, res, next),
-          next,
-        );
+      return void options.authenticate(req).then((caller) => {
+        if ('problem' in caller) {
+          return refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, caller.problem));
+        }
+        const slot = options.slots?.take(caller.userId, req.socket.remoteAddress ?? '');
+        if (slot && 'refused' in slot) {
+          const error = new UploadRequestError(429, ErrorCode.TOO_MANY_REQUESTS, slot.refused);
+          options.onRefused?.(error);
+          return refuse(req, res, error);
+        }
+        // Held until the answer is sent or the connection is gone, whichever comes first.
+        if (slot) res.once('close', slot.release);
+        parseForm(req, res, next);
+      }, next);
     }
     parseForm(req, res, next);
   };
@@ -80,6 +94,8 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     try {
       parser = busboy({
         headers: req.headers,
+        // Browsers and curl send filenames as raw UTF-8; busboy's default (latin1) turns café into cafÃ©.
+        defParamCharset: 'utf8',
         limits: {
           // One byte over the cap, so an exactly-at-cap file passes and anything larger is seen.
           fileSize: maxFileBytes + 1,
@@ -213,6 +229,9 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       next();
     });
 
+    if (options.minBytesPerSec)
+      watchTransferRate(req, options.minBytesPerSec, options.rateGraceMs ?? 10_000, fail);
+
     req.on('close', () => {
       if (!req.complete) {
         const gone = new Error('The client went away during the upload');
@@ -225,16 +244,57 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
   }
 }
 
+/**
+ * Fails a request whose body arrives slower than `minBytesPerSec` on average, checked every second
+ * once `graceMs` has passed (a slow start is normal). Stops watching when the body is complete.
+ */
+function watchTransferRate(
+  req: Request,
+  minBytesPerSec: number,
+  graceMs: number,
+  fail: (error: Error) => void,
+): void {
+  const started = Date.now();
+  let received = 0;
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+  };
+  req.on('data', count);
+  const timer = setInterval(() => {
+    const elapsedMs = Date.now() - started;
+    if (elapsedMs < graceMs || received >= (minBytesPerSec * elapsedMs) / 1000) return;
+    stop();
+    fail(
+      new UploadRequestError(
+        408,
+        ErrorCode.BAD_REQUEST,
+        `The upload is arriving slower than ${minBytesPerSec} bytes per second; it was stopped`,
+      ),
+    );
+  }, 1_000);
+  timer.unref();
+  const stop = () => {
+    clearInterval(timer);
+    req.off('data', count);
+  };
+  req.once('end', stop);
+  req.once('close', stop);
+}
+
 /** Answers before Apollo Server sees the request, in the same shape as a GraphQL error response. */
 function refuse(req: Request, res: Response, error: Error): void {
   const known = error instanceof UploadRequestError ? error : undefined;
   const tooLarge = error instanceof PayloadTooLargeError;
   const status = known?.status ?? (tooLarge ? 413 : 400);
   const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
-  // The rest of the body is not wanted; closing beats reading megabytes just to reuse the socket.
-  res.setHeader('Connection', 'close');
-  const extensions = code === ErrorCode.PAYLOAD_TOO_LARGE ? { code, field: 'file' } : { code };
-  res.status(status).json({ errors: [{ message: error.message, extensions }] });
+  const extensions =
+    code === ErrorCode.PAYLOAD_TOO_LARGE
+      ? { code, field: 'file' }
+      : code === ErrorCode.TOO_MANY_REQUESTS
+        ? { code, retryAfter: 1 }
+        : { code };
   req.unpipe();
-  req.resume();
+  // The rest of the body is not wanted, but it is read (a bounded amount) before the connection
+  // closes, so that a client still sending gets this answer rather than a reset connection.
+  answerThenLinger(req, res, status, { errors: [{ message: error.message, extensions }] });
 }

@@ -114,6 +114,14 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         // Seeding registers hundreds of users from one address; the per-IP registration throttle
         // is a production safeguard that would stop it, and a benchmark run outlives a 15-minute token.
         REGISTRATIONS_PER_IP: '1000000',
+        // The same for the upload limits: the bench uploads in parallel, from few users, from one address.
+        UPLOAD_SLOTS_PER_USER: '1000',
+        UPLOAD_SLOTS_PER_IP: '1000',
+        UPLOAD_SLOTS: '64',
+        UPLOADS_IN_FLIGHT_PER_USER: '1000',
+        UPLOADS_IN_FLIGHT: '64',
+        UPLOADS_PER_MINUTE: '1000000',
+        UPLOAD_QUOTA_BYTES: '0',
         ACCESS_TOKEN_TTL: '7200',
         // Nothing is in flight when the bench stops the services; don't wait out the production drain.
         SHUTDOWN_DRAIN_MS: '1000',

@@ -27,12 +27,23 @@ export type User = {
   id: Scalars['ID']['output'];
   /** The user's images, newest first. Only the user themself may read this field (others get FORBIDDEN). */
   images: ImageConnection;
+  /** Storage used by the user's images and their quota. Only the user themself may read it (others get FORBIDDEN). */
+  usage: StorageUsage;
 };
 
 
 export type UserImagesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type StorageUsage = {
+  __typename?: 'StorageUsage';
+  imageCount: Scalars['Int']['output'];
+  /** Bytes of the user's stored images (originals and thumbnails). */
+  usedBytes: Scalars['Float']['output'];
+  /** The user's quota in bytes; null when unlimited. */
+  quotaBytes?: Maybe<Scalars['Float']['output']>;
 };
 
 export type Image = {
@@ -214,6 +225,8 @@ export type ResolversTypes = {
   User: ResolverTypeWrapper<UserRef>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  StorageUsage: ResolverTypeWrapper<StorageUsage>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Image: ResolverTypeWrapper<ImageModel>;
   ImageConnection: ResolverTypeWrapper<Omit<ImageConnection, 'edges'> & { edges: Array<ResolversTypes['ImageEdge']> }>;
   ImageEdge: ResolverTypeWrapper<Omit<ImageEdge, 'node'> & { node: ResolversTypes['Image'] }>;
@@ -231,6 +244,8 @@ export type ResolversParentTypes = {
   User: UserRef;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  StorageUsage: StorageUsage;
+  Float: Scalars['Float']['output'];
   Image: ImageModel;
   ImageConnection: Omit<ImageConnection, 'edges'> & { edges: Array<ResolversParentTypes['ImageEdge']> };
   ImageEdge: Omit<ImageEdge, 'node'> & { node: ResolversParentTypes['Image'] };
@@ -260,6 +275,13 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, RequireFields<UserImagesArgs, 'first'>>;
+  usage?: Resolver<ResolversTypes['StorageUsage'], ParentType, ContextType>;
+};
+
+export type StorageUsageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['StorageUsage'] = ResolversParentTypes['StorageUsage']> = {
+  imageCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  usedBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  quotaBytes?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type ImageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Image'] = ResolversParentTypes['Image'], FederationReferenceType extends FederationReferenceTypes['Image'] = FederationReferenceTypes['Image']> = {
@@ -307,6 +329,7 @@ export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   Upload?: GraphQLScalarType;
   User?: UserResolvers<ContextType>;
+  StorageUsage?: StorageUsageResolvers<ContextType>;
   Image?: ImageResolvers<ContextType>;
   ImageConnection?: ImageConnectionResolvers<ContextType>;
   ImageEdge?: ImageEdgeResolvers<ContextType>;

@@ -8,7 +8,7 @@ export const Mutation: MutationResolvers = {
   async uploadImage(_, args, ctx) {
     const userId = requireUser(ctx.auth);
     try {
-      return await ctx.services.uploads.upload(userId, args.file);
+      return await ctx.services.uploads.upload(userId, args.file, ctx.clientGone);
     } catch (error) {
       // The rest of a refused body is not worth reading on this connection.
       if (!ctx.res.headersSent) ctx.res.setHeader('Connection', 'close');

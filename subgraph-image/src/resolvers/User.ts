@@ -1,5 +1,6 @@
 import { codedError, ErrorCode } from '@imagehub/service-kit';
 import { requireUser } from '../auth';
+import type { Context } from '../context';
 import type { UserResolvers } from '../generated/graphql';
 import { listImages } from './Query';
 
@@ -14,10 +15,22 @@ export const User: UserResolvers = {
   __resolveReference: (ref) => ({ id: ref.id }),
 
   images(user, args, ctx) {
-    const userId = requireUser(ctx.auth);
-    if (user.id.toLowerCase() !== userId.toLowerCase()) {
-      throw codedError(ErrorCode.FORBIDDEN, 'Only the user themself may list their images');
-    }
+    const userId = requireSelf(user, ctx, 'list their images');
     return listImages(userId, args, ctx);
   },
+
+  async usage(user, _, ctx) {
+    const userId = requireSelf(user, ctx, 'see their storage usage');
+    const usage = await ctx.services.images.usage(userId);
+    return { ...usage, quotaBytes: ctx.services.config.uploads.quotaBytes ?? null };
+  },
 };
+
+/** The caller's id when the User is the caller; FORBIDDEN for anyone else's. */
+function requireSelf(user: UserRef, ctx: Context, what: string): string {
+  const userId = requireUser(ctx.auth);
+  if (user.id.toLowerCase() !== userId.toLowerCase()) {
+    throw codedError(ErrorCode.FORBIDDEN, `Only the user themself may ${what}`);
+  }
+  return userId;
+}

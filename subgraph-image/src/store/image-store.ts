@@ -16,6 +16,30 @@ export interface Image {
   createdAt: Date;
 }
 
+export interface StorageUsage {
+  imageCount: number;
+  /** Originals and thumbnails, as stored for this user (shared blobs count for each of their images). */
+  usedBytes: number;
+}
+
+/** The image would take its owner past their quota; nothing was written. */
+export class QuotaExceededError extends Error {
+  override name = 'QuotaExceededError';
+  constructor(
+    readonly limitBytes: number,
+    readonly usedBytes: number,
+  ) {
+    super(`The storage quota of ${limitBytes} bytes is used up (${usedBytes} bytes used)`);
+  }
+}
+
+export interface CreateOptions {
+  /** Refuse (QuotaExceededError) when the user's usage plus this image would pass it. */
+  quotaBytes?: number;
+  /** Aborted when the client has gone: the transaction rolls back instead of committing. */
+  signal?: AbortSignal;
+}
+
 export interface ImagePosition {
   createdAt: Date;
   id: string;
@@ -73,9 +97,23 @@ export class ImageStore {
   ) {}
 
   /** Blobs and the image row in one transaction: a failure anywhere leaves nothing behind. */
-  async create(ownerId: string, filename: string, processed: ProcessedImage): Promise<Image> {
+  async create(
+    ownerId: string,
+    filename: string,
+    processed: ProcessedImage,
+    options: CreateOptions = {},
+  ): Promise<Image> {
     const { original, thumbnail } = processed;
     return this.db.transaction(async (trx) => {
+      if (options.quotaBytes !== undefined) {
+        // One upload of a user at a time past this point (on every replica), so two parallel uploads
+        // cannot both fit in the space that is left for one.
+        await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`image-quota:${ownerId}`]);
+        const { usedBytes } = await this.usage(ownerId, trx);
+        if (usedBytes + original.bytes.length + thumbnail.bytes.length > options.quotaBytes) {
+          throw new QuotaExceededError(options.quotaBytes, usedBytes);
+        }
+      }
       // Fixed lock order (by hash) so two uploads touching the same two blobs cannot deadlock.
       for (const blob of [original, thumbnail].sort((a, b) => a.sha256.localeCompare(b.sha256))) {
         await this.blobs.retain(trx, blob);
@@ -92,8 +130,21 @@ export class ImageStore {
           thumbnail_sha256: thumbnail.sha256,
         })
         .returning(COLUMNS);
+      // Last moment to change our mind: a client that is gone would retry, and get a duplicate.
+      options.signal?.throwIfAborted();
       return toImage(row as ImageRow);
     });
+  }
+
+  async usage(ownerId: string, db: Knex = this.db): Promise<StorageUsage> {
+    const [row] = await db('image.images as i')
+      .join('image.blobs as t', 't.sha256', 'i.thumbnail_sha256')
+      .where('i.owner_id', ownerId)
+      .select(
+        db.raw('count(*)::int as image_count'),
+        db.raw('coalesce(sum(i.byte_size + t.byte_size), 0)::bigint as used_bytes'),
+      );
+    return { imageCount: Number(row?.image_count ?? 0), usedBytes: Number(row?.used_bytes ?? 0) };
   }
 
   /** Deletes the owner's image and releases its blobs; false when there is no such image of theirs. */

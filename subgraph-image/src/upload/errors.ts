@@ -6,3 +6,10 @@ export const unsupportedImage = (
 
 export const payloadTooLarge = (message: string, limit: number) =>
   codedError(ErrorCode.PAYLOAD_TOO_LARGE, message, { field: 'file', limit });
+
+export const quotaExceeded = (limitBytes: number, usedBytes: number) =>
+  codedError(
+    ErrorCode.QUOTA_EXCEEDED,
+    `Your storage quota of ${limitBytes} bytes is used up (${usedBytes} bytes used); delete images to make room`,
+    { limitBytes, usedBytes },
+  );

@@ -35,3 +35,51 @@ describe('Limiter', () => {
     expect(peak).toBe(2);
   });
 });
+
+describe('Limiter fairness', () => {
+  it("serves waiting users in turn, so one user's queue never holds up another's", async () => {
+    const limiter = new Limiter(1);
+    const started: string[] = [];
+    const gates: (() => void)[] = [];
+    const task = (name: string) =>
+      limiter.run(
+        async () => {
+          started.push(name);
+          await new Promise<void>((resolve) => gates.push(resolve));
+        },
+        { key: name[0] },
+      );
+    const all = ['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'b2'].map(task);
+    await tick();
+    while (started.length < 7 || gates.length > 0) {
+      gates.shift()?.();
+      await tick();
+    }
+    await Promise.all(all);
+    // a1 was running: then the users not served yet (b, c), then whoever was served longest ago.
+    expect(started).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3', 'a4']);
+  });
+
+  it('drops a waiter whose signal aborts, and never runs it', async () => {
+    const limiter = new Limiter(1);
+    let release!: () => void;
+    const first = limiter.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const controller = new AbortController();
+    let ran = false;
+    const abandoned = limiter.run(
+      async () => {
+        ran = true;
+      },
+      { key: 'gone', signal: controller.signal },
+    );
+    await tick();
+    expect(limiter.waiting).toBe(1);
+    controller.abort(new Error('client went away'));
+    await expect(abandoned).rejects.toThrow('client went away');
+    expect(limiter.waiting).toBe(0);
+    release();
+    await first;
+    await limiter.run(async () => {});
+    expect(ran).toBe(false);
+  });
+});

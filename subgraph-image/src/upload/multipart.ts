@@ -1,4 +1,4 @@
-import { ErrorCode, type TokenVerifier } from '@imagehub/service-kit';
+import { answerThenLinger, ErrorCode, type TokenVerifier } from '@imagehub/service-kit';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { processRequest } from 'graphql-upload-minimal';
 import { authenticate } from '../auth';
@@ -22,10 +22,10 @@ function guardParserErrors(req: Request): void {
   }) as typeof req.pipe;
 }
 
-function refuse(res: Response, status: number, code: string, message: string): void {
-  // The body has not been read; closing the connection is cheaper than draining it.
-  res.setHeader('Connection', 'close');
-  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+function refuse(req: Request, res: Response, status: number, code: string, message: string): void {
+  // Read (a bounded amount of) the unwanted body before closing, so a client still sending gets
+  // this answer rather than a reset connection.
+  answerThenLinger(req, res, status, { errors: [{ message, extensions: { code } }] });
 }
 
 /**
@@ -46,7 +46,7 @@ function refuseAfterDraining(
     if (seen <= maxBodyBytes) return;
     req.off('data', onData);
     req.off('end', onEnd);
-    refuse(res, ...refusal);
+    refuse(req, res, ...refusal);
   };
   const onEnd = () => {
     if (res.headersSent) return;
@@ -76,6 +76,7 @@ export function multipartUploads(options: {
     const declaredLength = Number(req.headers['content-length']);
     if (!PREFLIGHT_HEADERS.some((name) => (req.headers[name] ?? '').length > 0)) {
       return refuse(
+        req,
         res,
         400,
         'BAD_REQUEST',
@@ -86,11 +87,12 @@ export function multipartUploads(options: {
     if (auth.userId === undefined) {
       // 200 like every other GraphQL error, so gateways pass the code through unchanged.
       const refusal: [number, string, string] = [200, ErrorCode.UNAUTHENTICATED, auth.problem];
-      if (declaredLength > maxBodyBytes) return refuse(res, ...refusal);
+      if (declaredLength > maxBodyBytes) return refuse(req, res, ...refusal);
       return refuseAfterDraining(req, res, maxBodyBytes, refusal);
     }
     if (declaredLength > maxBodyBytes) {
       return refuse(
+        req,
         res,
         413,
         ErrorCode.PAYLOAD_TOO_LARGE,
@@ -109,7 +111,7 @@ export function multipartUploads(options: {
     } catch (error) {
       const status = (error as { status?: number }).status ?? 400;
       const code = status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : 'BAD_REQUEST';
-      refuse(res, status >= 400 && status < 600 ? status : 400, code, (error as Error).message);
+      refuse(req, res, status >= 400 && status < 600 ? status : 400, code, (error as Error).message);
     }
   };
 }

@@ -1,36 +1,65 @@
 import { badUserInput } from '@imagehub/service-kit';
 import type { FileUpload } from 'graphql-upload-minimal';
-import type { Image, ImageStore } from '../store/image-store';
-import { payloadTooLarge } from './errors';
+import { type Image, type ImageStore, QuotaExceededError } from '../store/image-store';
+import type { UploadAdmission } from './admission';
+import { payloadTooLarge, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
 import type { Limiter } from './limiter';
-import { processImage } from './process-image';
+import { type ImageLimits, processImage } from './process-image';
 import { readLimited } from './read-limited';
 
 export interface UploadLimits {
   maxUploadBytes: number;
   maxImagePixels: number;
+  /** Per-format pixel limits, frame count and time limit of the decoders. */
+  imageBudget: Omit<ImageLimits, 'maxPixels'>;
+  uploads: { quotaBytes: number | undefined };
 }
 
 /**
- * The upload pipeline, all-or-nothing: receive the file (size-capped), decode and re-encode it
- * under the processing limiter (type sniffed from the bytes, pixel count checked before decoding,
- * metadata stripped, thumbnail made), then store image and blobs in one transaction.
+ * The upload pipeline, all-or-nothing: admit the caller (uploads in flight, attempts per minute,
+ * quota not used up), receive the file (size-capped), decode and re-encode it in the caller's turn
+ * at the decoders (type sniffed from the bytes, per-format pixel and frame limits checked before
+ * decoding, metadata stripped, thumbnail made), then store image and blobs in one transaction,
+ * checking the quota with this image's size. When the client goes away (`signal`), a queued upload
+ * leaves the queue and nothing is stored.
  */
 export class UploadService {
   constructor(
     private readonly images: ImageStore,
     private readonly processing: Limiter,
+    private readonly admission: UploadAdmission,
     private readonly limits: UploadLimits,
   ) {}
 
-  async upload(ownerId: string, file: Promise<FileUpload>): Promise<Image> {
-    const { maxUploadBytes, maxImagePixels } = this.limits;
+  async upload(ownerId: string, file: Promise<FileUpload>, signal: AbortSignal): Promise<Image> {
+    const { maxUploadBytes, maxImagePixels, imageBudget } = this.limits;
+    const { quotaBytes } = this.limits.uploads;
     const upload = await receive(file, maxUploadBytes);
-    const bytes = await readLimited(upload.createReadStream(), maxUploadBytes);
-    const processed = await this.processing.run(() => processImage(bytes, { maxPixels: maxImagePixels }));
-    const filename = sanitizeFilename(upload.filename, processed.original.contentType);
-    return this.images.create(ownerId, filename, processed);
+    // Both checks come before a byte of the file is read.
+    const leave = await this.admission.enter(ownerId);
+    try {
+      if (quotaBytes !== undefined) {
+        const { usedBytes } = await this.images.usage(ownerId);
+        if (usedBytes >= quotaBytes) throw quotaExceeded(quotaBytes, usedBytes);
+      }
+      const bytes = await readLimited(openStream(upload), maxUploadBytes);
+      // Queued per user: while this user's earlier uploads wait, other users' uploads get their turn.
+      const processed = await this.processing.run(
+        () => {
+          signal.throwIfAborted();
+          return processImage(bytes, { maxPixels: maxImagePixels, ...imageBudget });
+        },
+        { key: ownerId, signal },
+      );
+      const filename = sanitizeFilename(upload.filename, processed.original.contentType);
+      return await this.images.create(ownerId, filename, processed, { quotaBytes, signal });
+    } catch (error) {
+      if (error instanceof QuotaExceededError) throw quotaExceeded(error.limitBytes, error.usedBytes);
+      throw error;
+    } finally {
+      leave();
+    }
   }
 }
 
@@ -45,5 +74,14 @@ async function receive(file: Promise<FileUpload>, maxBytes: number): Promise<Fil
       throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
     }
     throw badUserInput('file', 'A file upload (multipart request) is required');
+  }
+}
+
+/** The stream of a file whose part may have been cut off while the caller was being checked. */
+function openStream(upload: FileUpload) {
+  try {
+    return upload.createReadStream();
+  } catch {
+    throw badUserInput('file', 'The upload was interrupted');
   }
 }

@@ -1,0 +1,82 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { ErrorCode } from './errors';
+
+/**
+ * How often each variable is referenced when the operation executes: a fragment spread twice
+ * counts its variables twice. Runs after validation, so every fragment exists and none is cyclic.
+ */
+export function variableUses(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): Map<string, number> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const uses = new Map<string, number>();
+  const count = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) count(item);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const { kind } = node as { kind?: string };
+    if (kind === Kind.VARIABLE) {
+      const name = (node as { name: { value: string } }).name.value;
+      uses.set(name, (uses.get(name) ?? 0) + 1);
+      return;
+    }
+    if (kind === Kind.FRAGMENT_SPREAD) {
+      const spread = node as { name: { value: string }; directives?: unknown };
+      count(spread.directives);
+      count(fragments.get(spread.name.value)?.selectionSet);
+      return;
+    }
+    for (const [key, value] of Object.entries(node)) if (key !== 'loc') count(value);
+  };
+  count((operation as { selectionSet: SelectionSetNode }).selectionSet);
+  return uses;
+}
+
+function holdsUpload(value: unknown, isUpload: (value: unknown) => boolean, depth = 0): boolean {
+  if (isUpload(value)) return true;
+  if (depth > 8 || value === null || typeof value !== 'object') return false;
+  return Object.values(value).some((item) => holdsUpload(item, isUpload, depth + 1));
+}
+
+/**
+ * A file is one stream and can feed one field: an operation that hands the same upload variable
+ * to two fields (`a: uploadImage(file: $f) b: uploadImage(file: $f)`) would run the first, store
+ * its image, and fail the second. Refused before anything runs, so nothing is written.
+ */
+export function singleUseUploads<TContext extends object>(
+  isUpload: (value: unknown) => boolean,
+): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operation, request }) {
+          const variables = request.variables ?? {};
+          if (!operation) return;
+          const uses = variableUses(document, operation);
+          for (const [name, value] of Object.entries(variables)) {
+            if ((uses.get(name) ?? 0) > 1 && holdsUpload(value, isUpload)) {
+              throw new GraphQLError(
+                `The file in $${name.slice(0, 64)} is used by more than one field; a file can be used once`,
+                { extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'file', http: { status: 400 } } },
+              );
+            }
+          }
+        },
+      };
+    },
+  };
+}
