@@ -37,6 +37,13 @@ const config = parseEnv(
     AUTH_SUBGRAPH_URL: optionalString,
     IMAGE_SUBGRAPH_URL: optionalString,
     PUBLIC_URL: optionalString,
+    TRUST_PROXY: optionalString,
+    AUTH_HOST: optionalString,
+    IMAGE_HOST: optionalString,
+    METRICS_HOST: optionalString,
+    GATEWAY_METRICS_PORT: port(9400),
+    AUTH_METRICS_PORT: port(9401),
+    IMAGE_METRICS_PORT: port(9402),
   }),
   process.env,
 );
@@ -45,6 +52,12 @@ const PORTS: Record<ServiceName, number> = {
   'subgraph-auth': config.AUTH_PORT,
   'subgraph-image': config.IMAGE_PORT,
   gateway: config.GATEWAY_PORT,
+};
+
+const METRICS_PORTS: Record<ServiceName, number> = {
+  'subgraph-auth': config.AUTH_METRICS_PORT,
+  'subgraph-image': config.IMAGE_METRICS_PORT,
+  gateway: config.GATEWAY_METRICS_PORT,
 };
 
 const children = new Map<ServiceName, ChildProcess>();
@@ -81,12 +94,17 @@ function startService(name: ServiceName, databaseUrl: string): void {
       nodeEnv: config.NODE_ENV,
       logLevel: config.LOG_LEVEL,
       publicUrl: `http://localhost:${config.GATEWAY_PORT}`,
+      metricsPorts: METRICS_PORTS,
       // Where the services find each other when the ports are moved; explicit settings win.
       overrides: {
         AUTH_JWKS_URL: config.AUTH_JWKS_URL,
         AUTH_SUBGRAPH_URL: config.AUTH_SUBGRAPH_URL,
         IMAGE_SUBGRAPH_URL: config.IMAGE_SUBGRAPH_URL,
         PUBLIC_URL: config.PUBLIC_URL,
+        TRUST_PROXY: config.TRUST_PROXY,
+        AUTH_HOST: config.AUTH_HOST,
+        IMAGE_HOST: config.IMAGE_HOST,
+        METRICS_HOST: config.METRICS_HOST,
       },
     }),
   );
@@ -130,6 +148,9 @@ async function main(): Promise<void> {
   const front = available.includes('gateway') ? 'gateway' : available[0];
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (front) say(`ready in ${seconds} s: GraphQL at http://localhost:${PORTS[front]}/graphql (Ctrl+C stops)`);
+  say(
+    `metrics: http://127.0.0.1:{${METRICS_PORTS.gateway},${METRICS_PORTS['subgraph-auth']},${METRICS_PORTS['subgraph-image']}}/metrics (gateway, auth, image)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -24,6 +24,8 @@ export interface SystemWiring {
   logLevel: string;
   /** Origin of the signed image URLs (the gateway as clients reach it); default the gateway on 127.0.0.1. */
   publicUrl?: string;
+  /** Where each service serves `/metrics` (on 127.0.0.1); default 9400 gateway, 9401 auth, 9402 image. */
+  metricsPorts?: Record<ServiceName, number>;
   /** Settings that win over the derived ones; an undefined value keeps the derived one. */
   overrides?: Record<string, string | undefined>;
 }
@@ -52,8 +54,17 @@ export function serviceEnvironment(
     IMAGE_SUBGRAPH_URL: `${local('subgraph-image')}/graphql`,
     PUBLIC_URL: wiring.publicUrl ?? local('gateway'),
     // The subgraphs sit behind the gateway, which appends the client's address to X-Forwarded-For
-    // (only the auth subgraph reads it, for its per-address throttles).
-    TRUST_PROXY: '1',
+    // (only the auth subgraph reads it, for its per-address throttles). Only the gateway's address
+    // is believed: a client on this machine bound to another one (127.0.0.2) is not a proxy.
+    TRUST_PROXY: '127.0.0.1',
+    // Only the gateway talks to the subgraphs: they listen on loopback, the gateway everywhere.
+    AUTH_HOST: '127.0.0.1',
+    IMAGE_HOST: '127.0.0.1',
+    // Each service's /metrics on a port of its own, on loopback.
+    METRICS_HOST: '127.0.0.1',
+    GATEWAY_METRICS_PORT: String(wiring.metricsPorts?.gateway ?? 9400),
+    AUTH_METRICS_PORT: String(wiring.metricsPorts?.['subgraph-auth'] ?? 9401),
+    IMAGE_METRICS_PORT: String(wiring.metricsPorts?.['subgraph-image'] ?? 9402),
   };
   const overrides = Object.fromEntries(
     Object.entries(wiring.overrides ?? {}).filter(

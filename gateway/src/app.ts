@@ -7,8 +7,10 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
   apolloSettings,
   bearerToken,
+  closeServer,
   createBaseApp,
   createLogger,
+  createMetricsServer,
   InvalidTokenError,
   ideEnabled,
   jsonErrorHandler,
@@ -81,6 +83,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     jwksUrl: config.jwksUrl,
+    maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
   });
   const uploadSlots = new UploadSlots(config.uploadSlots);
   const dataSources: SubgraphDataSource[] = [];
@@ -195,9 +198,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   app.use(jsonErrorHandler(logger));
 
   const httpServer = http.createServer(app);
+  const metricsServer = createMetricsServer(metrics);
   return {
     app,
     httpServer,
+    metricsServer,
     logger,
     metrics,
     drain: () => {
@@ -206,6 +211,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     close: async () => {
       draining = true;
       supergraphLoaded = false;
+      await closeServer(metricsServer);
       await apollo.stop();
       await Promise.all(Object.values(pools).map((pool) => pool.close()));
       for (const dataSource of dataSources) dataSource.close();

@@ -1,4 +1,12 @@
-import { csv, logLevel, nodeEnv, optionalString, parseEnv, port } from '@imagehub/service-kit';
+import {
+  csv,
+  DEFAULT_MAX_TOKEN_LIFETIME_SEC,
+  logLevel,
+  nodeEnv,
+  optionalString,
+  parseEnv,
+  port,
+} from '@imagehub/service-kit';
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -7,12 +15,17 @@ const schema = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
   GATEWAY_PORT: port(4000),
+  /** `/metrics` (Node version, subgraph names, traffic) is served on this port alone, not the public one. */
+  GATEWAY_METRICS_PORT: port(9400),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   IMAGE_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
   /** Where the auth service publishes its public keys; defaults to the auth subgraph's origin. */
   AUTH_JWKS_URL: optionalString,
   JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
   JWT_AUDIENCE: z.string().min(1).default('imagehub'),
+  /** Access tokens claiming a longer life (exp - iat) are refused; the same value as the auth service's. */
+  ACCESS_TOKEN_MAX_TTL: positiveInt(DEFAULT_MAX_TOKEN_LIFETIME_SEC),
   /** The composed supergraph to serve; defaults to the committed gateway/supergraph.graphql. */
   SUPERGRAPH_PATH: optionalString,
   /** Same default as the image subgraph, so an oversized upload is refused before it is forwarded. */
@@ -51,8 +64,11 @@ export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
   logLevel: string;
   port: number;
+  /** Where `/metrics` is served: never the public port. */
+  metrics: { port: number; host: string };
   subgraphs: { auth: string; image: string };
-  jwt: { issuer: string; audience: string };
+  /** `maxTokenLifetimeSec`: tokens claiming a longer life (exp - iat) are refused. */
+  jwt: { issuer: string; audience: string; maxTokenLifetimeSec: number };
   jwksUrl: string;
   /** Undefined: the committed gateway/supergraph.graphql. */
   supergraphPath?: string;
@@ -83,8 +99,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     port: e.GATEWAY_PORT,
+    metrics: { port: e.GATEWAY_METRICS_PORT, host: e.METRICS_HOST },
     subgraphs: { auth: e.AUTH_SUBGRAPH_URL, image: e.IMAGE_SUBGRAPH_URL },
-    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, maxTokenLifetimeSec: e.ACCESS_TOKEN_MAX_TTL },
     jwksUrl: e.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', e.AUTH_SUBGRAPH_URL).toString(),
     supergraphPath: e.SUPERGRAPH_PATH,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,

@@ -110,11 +110,12 @@ describe('the gateway front door', () => {
     expect(introspection.data?.__schema.queryType.name).toBe('Query');
   });
 
-  it('exposes health, readiness and Prometheus metrics incl. subgraph fetch latency', async () => {
+  it('exposes health, readiness and, on a port of its own, Prometheus metrics incl. subgraph fetch latency', async () => {
+    expect((await fetch(`${system.gatewayUrl}/metrics`)).status).not.toBe(200);
     expect((await fetch(`${system.gatewayUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${system.gatewayUrl}/readyz`)).status).toBe(200);
     await gql(system.gatewayUrl, '{ me { id } }');
-    const metrics = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+    const metrics = await (await fetch(system.gatewayMetricsUrl)).text();
     expect(metrics).toMatch(/gateway_subgraph_fetch_duration_seconds_count\{[^}]*subgraph="auth"/);
     expect(metrics).toMatch(/graphql_errors_total\{[^}]*code="UNAUTHENTICATED"/);
     expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"/);

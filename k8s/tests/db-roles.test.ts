@@ -86,6 +86,26 @@ describe('per-subgraph database roles', () => {
     await expect(db('knex_migrations').select('name')).rejects.toMatchObject({ code: PERMISSION_DENIED });
   });
 
+  it('imagehub_image sees which user ids exist (image.user_ids) and nothing else of auth.users', async () => {
+    const [user] = await scratch
+      .db('auth.users')
+      .insert({
+        email: `probe-${randomBytes(4).toString('hex')}@example.test`,
+        name: 'Probe',
+        password_hash: 'x',
+      })
+      .returning(['id']);
+    const db = await loginAs('imagehub_image');
+    expect(await db('image.user_ids').where({ id: user.id }).first()).toEqual({ id: user.id });
+    await expect(db('auth.users').select('email')).rejects.toMatchObject({ code: PERMISSION_DENIED });
+    await expect(db('image.user_ids').where({ id: user.id }).delete()).rejects.toMatchObject({
+      code: PERMISSION_DENIED,
+    });
+    await expect(db('image.user_ids').insert({ id: user.id })).rejects.toMatchObject({
+      code: PERMISSION_DENIED,
+    });
+  });
+
   it('creating the roles again in another database succeeds though they exist already', async () => {
     const second = await createScratchDatabase();
     try {

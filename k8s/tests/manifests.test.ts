@@ -359,16 +359,50 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       );
     });
 
-    it('let the ingress controller reach the gateway, and only the gateway', () => {
-      const fromOtherNamespaces = policies.filter((p) =>
-        (p.spec.ingress ?? []).some((rule: any) =>
-          (rule.from ?? []).some((peer: any) => peer.namespaceSelector),
-        ),
+    it('let the ingress controller reach the gateway, and the monitoring namespace only the metrics ports', () => {
+      const fromOtherNamespaces = policies.flatMap((p) =>
+        (p.spec.ingress ?? [])
+          .filter((rule: any) => (rule.from ?? []).some((peer: any) => peer.namespaceSelector))
+          .map((rule: any) => ({
+            pods: p.spec.podSelector.matchLabels,
+            namespaces: rule.from.map(
+              (peer: any) => peer.namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
+            ),
+            ports: rule.ports.map((port: any) => port.port),
+          })),
       );
-      expect(fromOtherNamespaces.map((p) => p.spec.podSelector.matchLabels)).toEqual([
-        { 'app.kubernetes.io/name': 'gateway' },
+      expect(fromOtherNamespaces).toEqual([
+        {
+          pods: { 'app.kubernetes.io/component': 'api' },
+          namespaces: ['monitoring'],
+          ports: [9400, 9401, 9402],
+        },
+        { pods: { 'app.kubernetes.io/name': 'gateway' }, namespaces: [expect.any(String)], ports: [4000] },
       ]);
     });
+
+    it.each(SERVICES)(
+      'serve $name metrics on a port of their own, announced for Prometheus',
+      ({ name, port }) => {
+        const workload = find(objects, 'Deployment', name);
+        const container = podSpec(workload).containers[0];
+        const metricsPort = container.ports.find((p: any) => p.name === 'metrics')?.containerPort;
+        expect(metricsPort).toBeGreaterThan(0);
+        expect(metricsPort).not.toBe(port);
+        expect(workload.spec.template.metadata.annotations).toMatchObject({
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/port': String(metricsPort),
+        });
+        const env = envOf(objects, container);
+        const variable = { gateway: 'GATEWAY', 'subgraph-auth': 'AUTH', 'subgraph-image': 'IMAGE' }[name];
+        expect(env.get(`${variable}_METRICS_PORT`)).toBe(String(metricsPort));
+        // No Service exposes it.
+        const services = objects.filter((o) => o.kind === 'Service');
+        for (const service of services)
+          for (const p of service.spec.ports)
+            expect([metricsPort, 'metrics']).not.toContain(p.targetPort ?? p.port);
+      },
+    );
 
     it('allow DNS lookups from every pod', () => {
       const dns = policies.find((p) => Object.keys(p.spec.podSelector).length === 0 && p.spec.egress);

@@ -13,7 +13,13 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { DocumentNode, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { NodeEnv } from './config';
 import { ErrorCode } from './errors';
-import { logUnexpectedErrors, maskUnexpectedErrors } from './graphql-errors';
+import { guardEntityRepresentations, hideServiceSdl } from './federation';
+import {
+  codeClientError,
+  logUnexpectedErrors,
+  refuseSubscriptions,
+  subgraphFormatError,
+} from './graphql-errors';
 import type { Logger } from './logger';
 import { metricsPlugin, type ServiceMetrics } from './metrics';
 
@@ -37,10 +43,11 @@ export interface ApolloSettingsOptions<C extends BaseContext> {
 
 /** Unexpected failures of the gateway itself keep their details in the log, not in a production answer. */
 function gatewayErrors(nodeEnv: NodeEnv) {
-  return (formatted: GraphQLFormattedError): GraphQLFormattedError =>
-    nodeEnv === 'production' && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
+    codeClientError(formatted, error) ??
+    (nodeEnv === 'production' && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR
       ? { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }
-      : formatted;
+      : formatted);
 }
 
 /** Whether the IDE is served (and the CSP relaxed for its assets): everywhere but production. */
@@ -51,6 +58,8 @@ export const ideEnabled = (nodeEnv: NodeEnv) => nodeEnv !== 'production';
  * outside production only, stack traces in development only, CSRF prevention on, no batching,
  * unexpected errors masked (and logged by the subgraphs), no Apollo Studio reporting or federated traces (they would
  * carry error details to whoever asks), and SIGTERM left to main.ts, which drains HTTP first.
+ * Hardening (issue 11): subscriptions and client mistakes Apollo leaves uncoded are BAD_REQUEST;
+ * production subgraphs answer neither `_service { sdl }` nor "Did you mean ..." suggestions.
  */
 export function apolloSettings<C extends BaseContext>(options: ApolloSettingsOptions<C>): ApolloSettings<C> {
   const { nodeEnv, logger } = options;
@@ -62,8 +71,14 @@ export function apolloSettings<C extends BaseContext>(options: ApolloSettingsOpt
     stopOnTerminationSignals: false,
     introspection: nodeEnv !== 'production',
     includeStacktraceInErrorResponses: nodeEnv === 'development',
-    formatError: options.role === 'subgraph' ? maskUnexpectedErrors : gatewayErrors(nodeEnv),
+    formatError:
+      options.role === 'subgraph'
+        ? subgraphFormatError({ production: nodeEnv === 'production' })
+        : gatewayErrors(nodeEnv),
+    // A production subgraph answers `_service { sdl }` to nobody (the gateway's own rules replace these).
+    validationRules: options.role === 'subgraph' && nodeEnv === 'production' ? [hideServiceSdl] : [],
     plugins: [
+      refuseSubscriptions as ApolloServerPlugin<C>,
       ...(options.plugins ?? []),
       metricsPlugin(options.metrics) as ApolloServerPlugin<C>,
       ...(options.role === 'subgraph' ? [logUnexpectedErrors<C>(logger)] : []),
@@ -86,5 +101,8 @@ type SubgraphModule = Extract<Parameters<typeof buildSubgraphSchema>[0], { typeD
  * map is one loose index signature: the single conversion between the two lives here.
  */
 export function subgraphSchema(typeDefs: DocumentNode, resolvers: object): GraphQLSchema {
-  return buildSubgraphSchema({ typeDefs, resolvers: resolvers as SubgraphModule['resolvers'] });
+  // Malformed `_entities` representations are refused as BAD_USER_INPUT, not thrown as internal errors.
+  return guardEntityRepresentations(
+    buildSubgraphSchema({ typeDefs, resolvers: resolvers as SubgraphModule['resolvers'] }),
+  );
 }

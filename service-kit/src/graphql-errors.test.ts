@@ -1,5 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { isDatabaseOutage, maskUnexpectedErrors } from './graphql-errors';
+import { isDatabaseOutage, maskUnexpectedErrors, withoutSuggestions } from './graphql-errors';
 
 const formatted = (code?: string): GraphQLFormattedError => ({
   message: 'relation "auth.users" does not exist',
@@ -53,5 +53,34 @@ describe('maskUnexpectedErrors', () => {
     expect(isDatabaseOutage(pgError('23505'))).toBe(false);
     expect(isDatabaseOutage(pgError('42P01'))).toBe(false);
     expect(isDatabaseOutage('ECONNREFUSED')).toBe(false);
+  });
+});
+
+describe('client errors Apollo raises without a code', () => {
+  it('become BAD_REQUEST (an APQ hash that does not match its query)', () => {
+    const error = new GraphQLError('provided sha does not match query', {
+      extensions: { http: { status: 400 } },
+    });
+    const out = maskUnexpectedErrors(
+      { message: 'provided sha does not match query', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      error,
+    );
+    expect(out).toEqual({
+      message: 'provided sha does not match query',
+      extensions: { code: 'BAD_REQUEST' },
+    });
+  });
+});
+
+describe('withoutSuggestions', () => {
+  it('drops "Did you mean" from validation messages and leaves others alone', () => {
+    expect(
+      withoutSuggestions({
+        message: 'Cannot query field "emial" on type "User". Did you mean "email" or "name"?',
+      }).message,
+    ).toBe('Cannot query field "emial" on type "User".');
+    expect(withoutSuggestions({ message: 'Syntax Error: Expected Name' }).message).toBe(
+      'Syntax Error: Expected Name',
+    );
   });
 });

@@ -33,6 +33,55 @@ export function isDatabaseOutage(error: unknown): boolean {
   );
 }
 
+/**
+ * Apollo refuses some requests with a GraphQLError that carries an HTTP 4xx status but no code
+ * (an APQ hash that does not match its query, for one); enrichment would label it
+ * INTERNAL_SERVER_ERROR. It is the client's mistake: BAD_REQUEST.
+ */
+function isCodelessClientError(original: unknown): boolean {
+  if (!(original instanceof GraphQLError) || original.extensions?.code !== undefined) return false;
+  const status = (original.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
+ * The coded shape of an error that Apollo raised for a bad request without a code; undefined for
+ * every other error. For formatError hooks (the gateway's, and maskUnexpectedErrors).
+ */
+export function codeClientError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+): GraphQLFormattedError | undefined {
+  if (!isCodelessClientError(error)) return undefined;
+  return { message: formatted.message, extensions: { code: ErrorCode.BAD_REQUEST } };
+}
+
+const SUGGESTION = /\s*Did you mean [^?]*\?$/;
+
+/** "Cannot query field "emial" on type "User". Did you mean "email"?" without the second sentence. */
+export function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return SUGGESTION.test(formatted.message)
+    ? { ...formatted, message: formatted.message.replace(SUGGESTION, '') }
+    : formatted;
+}
+
+/**
+ * The schema has no Subscription type, and graphql-js validation does not notice: execution then
+ * throws (a 500 at the gateway, INTERNAL_SERVER_ERROR at a subgraph). Refused as BAD_REQUEST first.
+ */
+export const refuseSubscriptions: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation(ctx) {
+        if (ctx.operation?.operation !== 'subscription') return;
+        throw new GraphQLError('Subscriptions are not supported', {
+          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } },
+        });
+      },
+    };
+  },
+};
+
 /** Deliberate errors: a GraphQLError we (or Apollo) raised with a contract code. */
 function isDeliberate(original: unknown, code: unknown): boolean {
   return (
@@ -51,12 +100,22 @@ export function maskUnexpectedErrors(
 ): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (isDeliberate(original, formatted.extensions?.code)) return formatted;
+  const clientError = codeClientError(formatted, original);
+  if (clientError) return clientError;
   const outage = isDatabaseOutage(original);
   return {
     message: outage ? 'Service temporarily unavailable, try again shortly' : 'Internal server error',
     locations: formatted.locations,
     path: formatted.path,
     extensions: { code: outage ? ErrorCode.SERVICE_UNAVAILABLE : ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}
+
+/** The subgraphs' `formatError`: unexpected errors masked, and in production no "Did you mean ...". */
+export function subgraphFormatError(options: { production: boolean }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const masked = maskUnexpectedErrors(formatted, error);
+    return options.production ? withoutSuggestions(masked) : masked;
   };
 }
 
@@ -69,7 +128,11 @@ export function logUnexpectedErrors<C extends object>(fallback: Logger): ApolloS
           for (const error of errors) {
             const original = unwrapResolverError(error);
             if (
-              isDeliberate(original, original instanceof GraphQLError ? original.extensions?.code : undefined)
+              isDeliberate(
+                original,
+                original instanceof GraphQLError ? original.extensions?.code : undefined,
+              ) ||
+              isCodelessClientError(original)
             ) {
               continue;
             }

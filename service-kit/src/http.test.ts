@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Request, Response } from 'express';
-import { createBaseApp, requestIdFrom, routeLabel } from './http';
+import { closeServer, createBaseApp, createMetricsServer, requestIdFrom, routeLabel } from './http';
 import { listen, shutdownGracefully } from './lifecycle';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -9,11 +9,12 @@ const logger = createLogger('test', 'silent');
 
 async function start(ready: () => Promise<boolean>, extra?: (app: ReturnType<typeof createBaseApp>) => void) {
   let draining = false;
-  const app = createBaseApp({ logger, metrics: createMetrics('test'), ready, isDraining: () => draining });
+  const metrics = createMetrics('test');
+  const app = createBaseApp({ logger, metrics, ready, isDraining: () => draining });
   extra?.(app);
   const server = createServer(app);
   const port = await listen(server, 0);
-  return { server, base: `http://127.0.0.1:${port}`, drain: () => (draining = true) };
+  return { server, metrics, base: `http://127.0.0.1:${port}`, drain: () => (draining = true) };
 }
 
 describe('createBaseApp', () => {
@@ -56,14 +57,24 @@ describe('createBaseApp', () => {
     expect(kept.headers.get('x-powered-by')).toBeNull();
   });
 
-  it('serves Prometheus metrics including request latency', async () => {
+  it('serves Prometheus metrics on a listener of its own, not on the service port', async () => {
     const running = await start(async () => true);
     server = running.server;
     await fetch(`${running.base}/healthz`);
-    const body = await (await fetch(`${running.base}/metrics`)).text();
-    expect(body).toContain('http_request_duration_seconds_bucket');
-    expect(body).toContain('route="/healthz"');
-    expect(body).toContain('process_resident_memory_bytes');
+    expect((await fetch(`${running.base}/metrics`)).status).toBe(404);
+    const metricsServer = createMetricsServer(running.metrics);
+    const port = await listen(metricsServer, 0, '127.0.0.1');
+    try {
+      const answer = await fetch(`http://127.0.0.1:${port}/metrics`);
+      const body = await answer.text();
+      expect(body).toContain('http_request_duration_seconds_bucket');
+      expect(body).toContain('route="/healthz"');
+      expect(body).toContain('process_resident_memory_bytes');
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect((await fetch(`http://127.0.0.1:${port}/graphql`)).status).toBe(404);
+    } finally {
+      await closeServer(metricsServer);
+    }
   });
 
   it('labels a route mounted with app.use by its full path, not the rest after the mount', async () => {
@@ -73,7 +84,10 @@ describe('createBaseApp', () => {
     );
     server = running.server;
     await fetch(`${running.base}/graphql?query=x`);
-    const body = await (await fetch(`${running.base}/metrics`)).text();
+    const metricsServer = createMetricsServer(running.metrics);
+    const port = await listen(metricsServer, 0, '127.0.0.1');
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    await closeServer(metricsServer);
     expect(body).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"/);
     expect(body).not.toMatch(/http_request_duration_seconds_count\{[^}]*route="other"/);
   });

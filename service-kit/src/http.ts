@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
@@ -30,22 +31,16 @@ export interface BaseAppOptions {
 
 /**
  * The Express app every service starts from: security headers, request ids, access logs,
- * latency metrics, and the ops endpoints (`/healthz`, `/readyz`, `/metrics`).
+ * latency metrics, and the probe endpoints (`/healthz`, `/readyz`). `/metrics` is not here: it
+ * tells whoever asks the Node version, the subgraph names and the traffic, so it is served on a
+ * port of its own (createMetricsServer) that only the scraper reaches.
  */
 export function createBaseApp(options: BaseAppOptions): Express {
   const { logger, metrics } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-
-  app.use(
-    helmet({
-      contentSecurityPolicy: options.allowIdeAssets ? false : undefined,
-      crossOriginEmbedderPolicy: false,
-      // Signed image URLs are meant to be embedded by web apps on other origins.
-      crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
-  );
+  app.use(securityHeaders(options.allowIdeAssets ?? false));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const id = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
@@ -63,7 +58,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
       logger,
       genReqId: (req) => String(req.headers[REQUEST_ID_HEADER]),
       autoLogging: {
-        ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+        ignore: (req) => req.url === '/healthz' || req.url === '/readyz',
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
@@ -88,12 +83,45 @@ export function createBaseApp(options: BaseAppOptions): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : draining ? 'draining' : 'unavailable' });
   });
 
+  return app;
+}
+
+function securityHeaders(allowIdeAssets: boolean) {
+  return helmet({
+    contentSecurityPolicy: allowIdeAssets ? false : undefined,
+    crossOriginEmbedderPolicy: false,
+    // Signed image URLs are meant to be embedded by web apps on other origins.
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+}
+
+/**
+ * `GET /metrics` (Prometheus text format) and nothing else, for a listener of its own: the
+ * service's METRICS port, bound where only the scraper reaches it (loopback under `npm start`; in
+ * Kubernetes a NetworkPolicy lets only the monitoring namespace in).
+ */
+export function createMetricsServer(metrics: ServiceMetrics): http.Server {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(securityHeaders(false));
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.end(await metrics.registry.metrics());
   });
+  app.use((_req, res) => {
+    res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: ErrorCode.NOT_FOUND } }] });
+  });
+  return http.createServer(app);
+}
 
-  return app;
+/** Closes a listener that may never have been started (tests that do not scrape). */
+export function closeServer(server: http.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /**
@@ -103,7 +131,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
 export function routeLabel(req: Pick<Request, 'originalUrl' | 'url'>): string {
   const path = (req.originalUrl || req.url).split('?')[0] ?? '';
   if (path.startsWith('/images/')) return '/images/*';
-  if (path === '/graphql' || path === '/healthz' || path === '/readyz' || path === '/metrics') return path;
+  if (path === '/graphql' || path === '/healthz' || path === '/readyz') return path;
   if (path.startsWith('/.well-known/')) return path;
   return 'other';
 }

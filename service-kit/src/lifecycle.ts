@@ -76,11 +76,19 @@ function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
 /** The shape every service's `createServer` returns; tests start it on port 0, main.ts via `serve`. */
 export interface Service {
   httpServer: Server;
+  /** `/metrics` alone, for a port of its own (`serve` listens on it; tests may). Closed by `close`. */
+  metricsServer: Server;
   logger: Logger;
   /** Turns `/readyz` false at the start of a shutdown. */
   drain(): void;
   /** Releases Apollo, pools and the database; call after the HTTP server has closed. */
   close(): Promise<void>;
+}
+
+/** Where a service serves `/metrics`: never its service port. */
+export interface MetricsListener {
+  port: number;
+  host: string;
 }
 
 /**
@@ -89,11 +97,23 @@ export interface Service {
  */
 export async function serve(
   service: Service,
-  options: { name: string; port: number; drainMs: number; details?: Record<string, unknown> },
+  options: {
+    name: string;
+    port: number;
+    /** Where to listen; every interface when absent (the gateway, the public face). */
+    host?: string;
+    metrics: MetricsListener;
+    drainMs: number;
+    details?: Record<string, unknown>;
+  },
 ): Promise<number> {
   const { logger } = service;
-  const port = await listen(service.httpServer, options.port);
-  logger.info({ port, ...options.details }, `${options.name} listening on http://localhost:${port}/graphql`);
+  const port = await listen(service.httpServer, options.port, options.host);
+  const metricsPort = await listen(service.metricsServer, options.metrics.port, options.metrics.host);
+  logger.info(
+    { port, host: options.host, metrics: `${options.metrics.host}:${metricsPort}`, ...options.details },
+    `${options.name} listening on http://${options.host ?? 'localhost'}:${port}/graphql`,
+  );
   onShutdownSignal(logger, () =>
     shutdownGracefully({
       server: service.httpServer,
@@ -111,7 +131,10 @@ export async function serve(
  * does), create the server, `serve` it. A failure (a bad configuration lists every problem) ends
  * the process.
  */
-export function runService<C extends { port: number; shutdownDrainMs: number }, S extends Service>(options: {
+export function runService<
+  C extends { port: number; host?: string; metrics: MetricsListener; shutdownDrainMs: number },
+  S extends Service,
+>(options: {
   name: string;
   loadConfig: (env: NodeJS.ProcessEnv) => C;
   createServer: (config: C) => Promise<S>;
@@ -124,6 +147,8 @@ export function runService<C extends { port: number; shutdownDrainMs: number }, 
     await serve(server, {
       name: options.name,
       port: config.port,
+      host: config.host,
+      metrics: config.metrics,
       drainMs: config.shutdownDrainMs,
       details: options.details?.(config, server),
     });

@@ -6,6 +6,7 @@ import { bearerToken, InvalidTokenError, type Jwk, TokenVerifier } from './token
 
 const ISSUER = 'imagehub-auth';
 const AUDIENCE = 'imagehub';
+const USER = '0b7e3a52-4a57-4c1e-9d43-6f2f8e1b2c3d';
 
 function keyPair(kid: string): { privateKey: KeyObject; publicKey: KeyObject; jwk: Jwk } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -18,7 +19,7 @@ function keyPair(kid: string): { privateKey: KeyObject; publicKey: KeyObject; jw
 
 const signer = keyPair('key-1');
 const sign = (claims: object = {}, options: jwt.SignOptions = {}) =>
-  jwt.sign({ sub: 'user-1', ...claims }, signer.privateKey, {
+  jwt.sign({ sub: USER, ...claims }, signer.privateKey, {
     algorithm: 'ES256',
     keyid: 'key-1',
     issuer: ISSUER,
@@ -36,7 +37,7 @@ function base64url(value: object): string {
 describe('TokenVerifier', () => {
   it('accepts a token signed with a known key and returns its claims', async () => {
     const claims = await verifier().verify(sign());
-    expect(claims).toMatchObject({ sub: 'user-1', iss: ISSUER, aud: AUDIENCE });
+    expect(claims).toMatchObject({ sub: USER, iss: ISSUER, aud: AUDIENCE });
   });
 
   it.each([
@@ -56,9 +57,33 @@ describe('TokenVerifier', () => {
     ],
     ['garbage', () => 'not.a.token'],
     [
+      'no exp claim',
+      () =>
+        jwt.sign({ sub: USER }, signer.privateKey, {
+          algorithm: 'ES256',
+          keyid: 'key-1',
+          issuer: ISSUER,
+          audience: AUDIENCE,
+        }),
+    ],
+    [
+      'an iat in the future beyond the clock tolerance',
+      () => sign({ iat: Math.floor(Date.now() / 1000) + 600 }),
+    ],
+    ['a lifetime longer than the maximum', () => sign({}, { expiresIn: 7200 })],
+    [
+      'an exp beyond the maximum lifetime, with iat left out',
+      () => sign({}, { expiresIn: 7200, noTimestamp: true }),
+    ],
+    [
+      'a crit header the verifier does not understand',
+      () => sign({}, { header: { alg: 'ES256', kid: 'key-1', crit: ['exp'] } as jwt.JwtHeader }),
+    ],
+    ['a subject that is not a user id', () => sign({ sub: 'admin' })],
+    [
       'alg none',
       () =>
-        `${base64url({ alg: 'none', typ: 'JWT', kid: 'key-1' })}.${base64url({ sub: 'user-1', iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })}.`,
+        `${base64url({ alg: 'none', typ: 'JWT', kid: 'key-1' })}.${base64url({ sub: USER, iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 60 })}.`,
     ],
     [
       'HS256 signed with the public key (algorithm confusion)',
@@ -66,7 +91,7 @@ describe('TokenVerifier', () => {
         const pem = signer.publicKey.export({ format: 'pem', type: 'spki' }).toString();
         const header = base64url({ alg: 'HS256', typ: 'JWT', kid: 'key-1' });
         const payload = base64url({
-          sub: 'user-1',
+          sub: USER,
           iss: ISSUER,
           aud: AUDIENCE,
           exp: Math.floor(Date.now() / 1000) + 60,
@@ -85,7 +110,7 @@ describe('TokenVerifier', () => {
     [
       'a token signed by another key with the same kid',
       () =>
-        jwt.sign({ sub: 'user-1' }, keyPair('key-1').privateKey, {
+        jwt.sign({ sub: USER }, keyPair('key-1').privateKey, {
           algorithm: 'ES256',
           keyid: 'key-1',
           issuer: ISSUER,
@@ -95,6 +120,21 @@ describe('TokenVerifier', () => {
     ],
   ])('rejects %s', async (_label, make) => {
     await expect(verifier().verify(make())).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('accepts an iat slightly ahead within the clock tolerance', async () => {
+    const claims = await verifier().verify(sign({ iat: Math.floor(Date.now() / 1000) + 3 }));
+    expect(claims.sub).toBe(USER);
+  });
+
+  it('accepts a longer lifetime when configured for it', async () => {
+    const long = new TokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: [signer.jwk],
+      maxLifetimeSec: 7200,
+    });
+    await expect(long.verify(sign({}, { expiresIn: 7200 }))).resolves.toMatchObject({ sub: USER });
   });
 
   it('fetches the JWKS for an unknown kid, once per cooldown', async () => {
@@ -114,7 +154,7 @@ describe('TokenVerifier', () => {
         refetchCooldownMs: 60_000,
       });
       expect(remote.hasKeys).toBe(false);
-      await expect(remote.verify(sign())).resolves.toMatchObject({ sub: 'user-1' });
+      await expect(remote.verify(sign())).resolves.toMatchObject({ sub: USER });
       await expect(remote.verify(sign({}, { keyid: 'forged-kid' }))).rejects.toBeInstanceOf(
         InvalidTokenError,
       );

@@ -29,7 +29,16 @@ export interface TokenVerifierOptions {
   refetchCooldownMs?: number;
   fetchTimeoutMs?: number;
   clockToleranceSec?: number;
+  /**
+   * Longest lifetime (exp - iat) a token may claim. A leaked token that says it lives for a year
+   * is refused even though its signature is fine. Default: one hour.
+   */
+  maxLifetimeSec?: number;
 }
+
+/** Every subject this system issues is a user id (a UUID); anything else cannot be one of ours. */
+const SUBJECT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const DEFAULT_MAX_TOKEN_LIFETIME_SEC = 3600;
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -52,21 +61,39 @@ export class TokenVerifier {
   async verify(token: string): Promise<AccessTokenClaims> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') throw new InvalidTokenError('Malformed token');
+    // RFC 7515 §4.1.11: a `crit` header names extensions the verifier must understand; we understand none.
+    if ('crit' in decoded.header) throw new InvalidTokenError('Invalid token');
     const kid = decoded.header.kid;
     if (typeof kid !== 'string' || kid.length === 0 || kid.length > 128) {
       throw new InvalidTokenError('Token has no usable key id');
     }
     const key = this.keys.get(kid) ?? (await this.fetchKey(kid));
     if (!key) throw new InvalidTokenError('Token signed with an unknown key');
+    const tolerance = this.options.clockToleranceSec ?? 5;
     try {
       const claims = jwt.verify(token, key, {
         algorithms: [ACCESS_TOKEN_ALGORITHM],
         issuer: this.options.issuer,
         audience: this.options.audience,
-        clockTolerance: this.options.clockToleranceSec ?? 5,
+        clockTolerance: tolerance,
       });
       if (typeof claims === 'string' || typeof claims.sub !== 'string' || claims.sub.length === 0) {
         throw new InvalidTokenError('Token has no subject');
+      }
+      // jsonwebtoken checks exp only when present, and never looks at iat; a token without an
+      // expiry, from the future, or living longer than we ever issue is refused like a forged one.
+      const { exp, iat, sub } = claims;
+      const now = Math.floor(Date.now() / 1000);
+      const maxLifetime = this.options.maxLifetimeSec ?? DEFAULT_MAX_TOKEN_LIFETIME_SEC;
+      if (
+        typeof exp !== 'number' ||
+        typeof iat !== 'number' ||
+        iat > now + tolerance ||
+        exp - iat > maxLifetime ||
+        exp > now + maxLifetime + tolerance ||
+        !SUBJECT.test(sub)
+      ) {
+        throw new InvalidTokenError('Invalid token');
       }
       return claims as AccessTokenClaims;
     } catch (error) {

@@ -5,9 +5,11 @@ import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
   apolloSettings,
   bearerToken,
+  closeServer,
   createBaseApp,
   createLogger,
   createMetrics,
+  createMetricsServer,
   ideEnabled,
   type Jwk,
   jsonErrorHandler,
@@ -20,6 +22,7 @@ import { AccessTokenIssuer } from './auth/access-tokens';
 import { AuthService } from './auth/auth-service';
 import { PasswordHasher } from './auth/password-hasher';
 import { Throttle } from './auth/throttle';
+import { throttleKeyForAddress } from './client-address';
 import type { Config } from './config';
 import { type Context, createLoaders } from './context';
 import { resolvers } from './resolvers';
@@ -55,6 +58,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       ttlSec: config.jwt.accessTokenTtlSec,
+      maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
       privateKeys: config.jwt.privateKeys,
     });
     const auth = new AuthService({
@@ -74,8 +78,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       isDraining: () => draining,
       allowIdeAssets: ideEnabled(config.nodeEnv),
     });
-    // Only addresses appended by trusted proxies (the gateway) count; a client cannot pick its own.
-    app.set('trust proxy', config.trustProxyHops);
+    // X-Forwarded-For counts only when the request comes from a listed proxy (the gateway), and
+    // only the entries those proxies appended; anyone else is their socket address.
+    app.set('trust proxy', config.trustedProxies.length > 0 ? config.trustedProxies : false);
 
     app.get('/.well-known/jwks.json', (_req, res) => {
       res.setHeader('Cache-Control', 'public, max-age=300');
@@ -104,9 +109,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     app.use(jsonErrorHandler(logger));
 
     const httpServer = http.createServer(app);
+    const metricsServer = createMetricsServer(metrics);
     return {
       app,
       httpServer,
+      metricsServer,
       db,
       jwks: tokens.jwks,
       logger,
@@ -114,6 +121,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         draining = true;
       },
       async close() {
+        await closeServer(metricsServer);
         await apollo.stop();
         await db.destroy();
       },
@@ -129,8 +137,7 @@ function requestLogger(req: Request, fallback: Logger): Logger {
   return (req as Request & { log?: Logger }).log ?? fallback;
 }
 
+/** The address the throttle counts by: IPv4 as is (mapped or not), IPv6 by its /64. */
 function clientIp(req: Request): string {
-  const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-  // One client, one key, whether it arrived over IPv4 or as an IPv4-mapped IPv6 address.
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return throttleKeyForAddress(req.ip ?? req.socket.remoteAddress ?? 'unknown');
 }

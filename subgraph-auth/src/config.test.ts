@@ -27,16 +27,29 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       nodeEnv: 'development',
       port: 4001,
-      jwt: { issuer: 'imagehub-auth', audience: 'imagehub', accessTokenTtlSec: 900 },
+      host: '127.0.0.1',
+      metrics: { port: 9401, host: '127.0.0.1' },
+      jwt: {
+        issuer: 'imagehub-auth',
+        audience: 'imagehub',
+        accessTokenTtlSec: 900,
+        maxTokenLifetimeSec: 3600,
+      },
       refreshTokenTtlSec: 30 * 24 * 3600,
       bcrypt: { cost: 10, maxQueue: 64, queueTimeoutMs: 1000 },
       throttle: {
-        loginFailuresPerEmail: 10,
+        loginFailuresPerEmailAndIp: 5,
+        loginLockoutBaseSec: 60,
+        loginLockoutMaxSec: 3600,
+        loginFailuresPerEmail: 100,
         loginFailuresPerIp: 50,
         loginFailureWindowSec: 900,
+        loginsPerIp: 60,
+        loginsPerAccount: 10,
+        loginSuccessWindowSec: 600,
         registrationsPerIp: 20,
       },
-      trustProxyHops: 0,
+      trustedProxies: [],
       maxJsonBodyBytes: 100 * 1024,
     });
     expect(config.bcrypt.concurrency).toBeGreaterThanOrEqual(1);
@@ -56,10 +69,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base(), BCRYPT_COST: '12' }).bcrypt.cost).toBe(12);
   });
 
-  it('reads TRUST_PROXY as a hop count', () => {
-    expect(loadConfig({ ...base(), TRUST_PROXY: 'true' }).trustProxyHops).toBe(1);
-    expect(loadConfig({ ...base(), TRUST_PROXY: '2' }).trustProxyHops).toBe(2);
-    expect(loadConfig({ ...base(), TRUST_PROXY: 'false' }).trustProxyHops).toBe(0);
+  it("reads TRUST_PROXY as the proxies' addresses, and refuses hop counts", () => {
+    expect(loadConfig({ ...base(), TRUST_PROXY: 'loopback, 10.42.0.0/16' }).trustedProxies).toEqual([
+      'loopback',
+      '10.42.0.0/16',
+    ]);
+    expect(loadConfig({ ...base(), TRUST_PROXY: 'false' }).trustedProxies).toEqual([]);
+    for (const hops of ['true', '1', '2']) {
+      expect(() => loadConfig({ ...base(), TRUST_PROXY: hops })).toThrow(/TRUST_PROXY must list/);
+    }
+  });
+
+  it('refuses an access-token lifetime longer than the verifiers accept', () => {
+    expect(() => loadConfig({ ...base(), ACCESS_TOKEN_TTL: '7200' })).toThrow(/ACCESS_TOKEN_MAX_TTL/);
+    expect(
+      loadConfig({ ...base(), ACCESS_TOKEN_TTL: '7200', ACCESS_TOKEN_MAX_TTL: '7200' }).jwt.accessTokenTtlSec,
+    ).toBe(7200);
   });
 
   it('in development generates a signing key once into DATA_DIR (mode 0600) and reuses it', () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   ConfigError,
   csv,
+  DEFAULT_MAX_TOKEN_LIFETIME_SEC,
   jsonBodyLimit,
   logLevel,
   nodeEnv,
@@ -14,6 +15,7 @@ import {
 import { z } from 'zod';
 import { loadSigningKeys } from './auth/signing-keys';
 import type { ThrottleOptions } from './auth/throttle';
+import { isProxyAddress } from './client-address';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -23,6 +25,14 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('.data'),
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (npm start passes the embedded one)'),
   AUTH_PORT: port(4001),
+  /**
+   * Where to listen. Only the gateway (and the image subgraph, for the JWKS) should reach this
+   * service: loopback by default; containers set 0.0.0.0 and rely on their network policy.
+   */
+  AUTH_HOST: z.string().min(1).default('127.0.0.1'),
+  /** `/metrics` is served on this port alone, never on the service port. */
+  AUTH_METRICS_PORT: port(9401),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   DB_POOL_MAX: positiveInt(10),
   SHUTDOWN_DRAIN_MS: positiveInt(10_000),
   MAX_JSON_BODY_BYTES: jsonBodyLimit(100 * 1024),
@@ -35,6 +45,8 @@ const schema = z.object({
   /** Comma-separated paths, for rotation: the first signs, all are published. */
   JWT_PRIVATE_KEY_FILES: csv,
   ACCESS_TOKEN_TTL: positiveInt(900),
+  /** The longest access-token lifetime any verifier accepts (exp - iat); ACCESS_TOKEN_TTL must fit in it. */
+  ACCESS_TOKEN_MAX_TTL: positiveInt(DEFAULT_MAX_TOKEN_LIFETIME_SEC),
   REFRESH_TOKEN_TTL: positiveInt(30 * 24 * 3600),
 
   BCRYPT_COST: z.coerce
@@ -47,28 +59,44 @@ const schema = z.object({
   BCRYPT_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
   BCRYPT_QUEUE_TIMEOUT_MS: positiveInt(1000),
 
-  LOGIN_FAILURES_PER_EMAIL: positiveInt(10),
+  LOGIN_FAILURES_PER_EMAIL_AND_IP: positiveInt(5),
+  LOGIN_LOCKOUT_BASE_SEC: positiveInt(60),
+  LOGIN_LOCKOUT_MAX_SEC: positiveInt(3600),
+  LOGIN_FAILURES_PER_EMAIL: positiveInt(100),
   LOGIN_FAILURES_PER_IP: positiveInt(50),
   LOGIN_FAILURE_WINDOW_SEC: positiveInt(15 * 60),
+  LOGINS_PER_IP: positiveInt(60),
+  LOGINS_PER_ACCOUNT: positiveInt(10),
+  LOGIN_SUCCESS_WINDOW_SEC: positiveInt(10 * 60),
   REGISTRATIONS_PER_IP: positiveInt(20),
   REGISTRATION_WINDOW_SEC: positiveInt(60 * 60),
   REFRESH_FAILURES_PER_IP: positiveInt(50),
   REFRESH_FAILURE_WINDOW_SEC: positiveInt(15 * 60),
 
   /**
-   * How many reverse proxies in front of this service append to X-Forwarded-For (the gateway is
-   * one). `false`/0: the client address is the socket's, and X-Forwarded-For is ignored.
+   * The reverse proxies (the gateway) whose X-Forwarded-For entries are believed: comma-separated
+   * addresses, CIDR ranges, or `loopback`/`linklocal`/`uniquelocal`. A request from any other
+   * address is judged by its socket address, whatever X-Forwarded-For it carries. Empty or `false`:
+   * no proxy is trusted. Hop counts are refused: they trust whoever connects.
    */
   TRUST_PROXY: z
     .string()
     .default('false')
     .transform((v, ctx) => {
-      if (v === 'false' || v === '0' || v === 'no') return 0;
-      if (v === 'true' || v === 'yes') return 1;
-      const hops = Number(v);
-      if (Number.isInteger(hops) && hops > 0 && hops < 10) return hops;
-      ctx.addIssue({ code: 'custom', message: 'TRUST_PROXY must be true, false or a hop count 1..9' });
-      return z.NEVER;
+      if (v === '' || v === 'false' || v === 'no') return [];
+      const entries = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const bad = entries.filter((entry) => !isProxyAddress(entry));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `TRUST_PROXY must list the proxies' addresses or CIDR ranges (e.g. "loopback" or "10.42.0.0/16"), not ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return entries;
     }),
 });
 
@@ -81,6 +109,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string;
   port: number;
+  host: string;
+  metrics: { port: number; host: string };
   dbPoolMax: number;
   shutdownDrainMs: number;
   jwt: {
@@ -89,18 +119,26 @@ export interface Config {
     /** Parsed once; the first one signs, all are published in the JWKS. */
     privateKeys: KeyObject[];
     accessTokenTtlSec: number;
+    /** Verifiers refuse tokens claiming a longer life. */
+    maxTokenLifetimeSec: number;
   };
   refreshTokenTtlSec: number;
   bcrypt: { cost: number; concurrency: number; maxQueue: number; queueTimeoutMs: number };
   /** The throttle's limits; its key namespace is chosen by whoever starts the service. */
   throttle: Omit<ThrottleOptions, 'namespace'>;
-  trustProxyHops: number;
   maxJsonBodyBytes: number;
+  /** Express `trust proxy` list: addresses and ranges of the proxies in front (the gateway). */
+  trustedProxies: string[];
 }
 
 /** The only place the auth subgraph reads its environment. Throws ConfigError listing every problem. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parseEnv(schema, env);
+  if (e.ACCESS_TOKEN_TTL > e.ACCESS_TOKEN_MAX_TTL) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ACCESS_TOKEN_TTL: ${e.ACCESS_TOKEN_TTL} is longer than ACCESS_TOKEN_MAX_TTL (${e.ACCESS_TOKEN_MAX_TTL}); every verifier would refuse the tokens`,
+    );
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   const keyFiles = [...(e.JWT_PRIVATE_KEY_FILE ? [e.JWT_PRIVATE_KEY_FILE] : []), ...e.JWT_PRIVATE_KEY_FILES];
   let privateKeys: KeyObject[];
@@ -120,6 +158,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir,
     databaseUrl: e.DATABASE_URL,
     port: e.AUTH_PORT,
+    host: e.AUTH_HOST,
+    metrics: { port: e.AUTH_METRICS_PORT, host: e.METRICS_HOST },
     dbPoolMax: e.DB_POOL_MAX,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     jwt: {
@@ -127,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       audience: e.JWT_AUDIENCE,
       privateKeys,
       accessTokenTtlSec: e.ACCESS_TOKEN_TTL,
+      maxTokenLifetimeSec: e.ACCESS_TOKEN_MAX_TTL,
     },
     refreshTokenTtlSec: e.REFRESH_TOKEN_TTL,
     bcrypt: {
@@ -136,15 +177,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       queueTimeoutMs: e.BCRYPT_QUEUE_TIMEOUT_MS,
     },
     throttle: {
+      loginFailuresPerEmailAndIp: e.LOGIN_FAILURES_PER_EMAIL_AND_IP,
+      loginLockoutBaseSec: e.LOGIN_LOCKOUT_BASE_SEC,
+      loginLockoutMaxSec: Math.max(e.LOGIN_LOCKOUT_MAX_SEC, e.LOGIN_LOCKOUT_BASE_SEC),
       loginFailuresPerEmail: e.LOGIN_FAILURES_PER_EMAIL,
       loginFailuresPerIp: e.LOGIN_FAILURES_PER_IP,
       loginFailureWindowSec: e.LOGIN_FAILURE_WINDOW_SEC,
+      loginsPerIp: e.LOGINS_PER_IP,
+      loginsPerAccount: e.LOGINS_PER_ACCOUNT,
+      loginSuccessWindowSec: e.LOGIN_SUCCESS_WINDOW_SEC,
       registrationsPerIp: e.REGISTRATIONS_PER_IP,
       registrationWindowSec: e.REGISTRATION_WINDOW_SEC,
       refreshFailuresPerIp: e.REFRESH_FAILURES_PER_IP,
       refreshFailureWindowSec: e.REFRESH_FAILURE_WINDOW_SEC,
     },
-    trustProxyHops: e.TRUST_PROXY,
     maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
+    trustedProxies: e.TRUST_PROXY,
   };
 }

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { type StartedAuthService, startAuthService } from './test-support';
 
 const ENTITIES = `query Entities($representations: [_Any!]!) {
-  _entities(representations: $representations) { ... on User { id name email createdAt } }
+  _entities(representations: $representations) { ... on User { id name createdAt } }
+}`;
+const WITH_EMAIL = `query Entities($representations: [_Any!]!) {
+  _entities(representations: $representations) { ... on User { id name email } }
 }`;
 
 let auth: StartedAuthService;
@@ -43,9 +46,40 @@ describe('User entity (federation)', () => {
     expect(queries).toHaveLength(1);
     expect(queries[0]).toMatch(/from "auth"\."users"/);
     expect(result!.errors).toBeUndefined();
-    const entities = (result!.data as { _entities: ({ id: string; email: string } | null)[] })._entities;
+    const entities = (result!.data as { _entities: ({ id: string; name: string } | null)[] })._entities;
     expect(entities.map((e) => e?.id ?? null)).toEqual([...users.map((u) => u.id), null, null, users[0]!.id]);
-    expect(entities[1]).toMatchObject({ email: users[1]!.email, name: users[1]!.name });
+    expect(entities[1]).toMatchObject({ name: users[1]!.name });
+  });
+
+  it('shows an email only to the user themself', async () => {
+    const [ada, eve] = await Promise.all([auth.registerUser(), auth.registerUser()]);
+    const representations = [{ __typename: 'User', id: ada.id }];
+    const own = await auth.graphql(
+      WITH_EMAIL,
+      { representations },
+      { authorization: `Bearer ${ada.accessToken}` },
+    );
+    expect(own.errors).toBeUndefined();
+    expect(own.data).toEqual({ _entities: [{ id: ada.id, name: ada.name, email: ada.email }] });
+
+    const other = await auth.graphql(
+      WITH_EMAIL,
+      { representations },
+      { authorization: `Bearer ${eve.accessToken}` },
+    );
+    expect(other.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(JSON.stringify(other.data)).not.toContain(ada.email);
+
+    const anonymous = await auth.graphql(WITH_EMAIL, { representations });
+    expect(anonymous.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(JSON.stringify(anonymous.data)).not.toContain(ada.email);
+  });
+
+  it('refuses malformed representations with BAD_USER_INPUT', async () => {
+    for (const representations of [[{}], [{ __typename: 'Query' }], [42]]) {
+      const result = await auth.graphql(ENTITIES, { representations });
+      expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    }
   });
 
   it('sends no query at all when no representation can be a user id', async () => {

@@ -32,11 +32,12 @@ describe('ops endpoints', () => {
     }
   });
 
-  it('/metrics counts GraphQL operations and errors by code', async () => {
+  it('/metrics (on its own port, not the service port) counts GraphQL operations and errors by code', async () => {
+    expect((await fetch(`${auth.url}/metrics`)).status).toBe(404);
     await auth.graphql(
       'mutation Login { login(email: "x@example.test", password: "wrong-password") { accessToken } }',
     );
-    const metrics = await (await fetch(`${auth.url}/metrics`)).text();
+    const metrics = await (await fetch(auth.metricsUrl)).text();
     expect(metrics).toMatch(/graphql_operation_duration_seconds_count\{[^}]*operation="Login"/);
     expect(metrics).toMatch(/graphql_errors_total\{[^}]*code="UNAUTHENTICATED"/);
   });

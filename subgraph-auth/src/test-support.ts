@@ -48,6 +48,8 @@ export interface StartedAuthService {
   /** Base URL, e.g. http://127.0.0.1:40123 */
   url: string;
   graphqlUrl: string;
+  /** Where `/metrics` is served (a port of its own). */
+  metricsUrl: string;
   jwksUrl: string;
   config: Config;
   /** The service's own knex instance (e.g. to count its queries with `db.on('query', ...)`). */
@@ -73,8 +75,11 @@ export interface StartedAuthService {
 const RELAXED_LIMITS = {
   BCRYPT_QUEUE_TIMEOUT_MS: '30000',
   BCRYPT_MAX_QUEUE: '1000',
+  LOGIN_FAILURES_PER_EMAIL_AND_IP: '100000',
   LOGIN_FAILURES_PER_EMAIL: '100000',
   LOGIN_FAILURES_PER_IP: '100000',
+  LOGINS_PER_IP: '100000',
+  LOGINS_PER_ACCOUNT: '100000',
   REGISTRATIONS_PER_IP: '100000',
   REFRESH_FAILURES_PER_IP: '100000',
 };
@@ -95,6 +100,7 @@ export async function startAuthService(options: StartAuthServiceOptions = {}): P
     throttleNamespace: options.throttleNamespace ?? `test-${randomBytes(6).toString('hex')}`,
   });
   const port = await listen(server.httpServer, 0, '127.0.0.1');
+  const metricsPort = await listen(server.metricsServer, 0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
   const graphqlUrl = `${url}/graphql`;
 
@@ -104,6 +110,7 @@ export async function startAuthService(options: StartAuthServiceOptions = {}): P
   return {
     url,
     graphqlUrl,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     jwksUrl: `${url}/.well-known/jwks.json`,
     config,
     db: server.db,

@@ -37,20 +37,63 @@ function expectThrottled(
   expect(extensions.retryAfter).toBeLessThanOrEqual(windowSec);
 }
 
-describe('login throttling per account', () => {
-  it('stops guessing after the configured failures, even with the right password, and only for that account', async () => {
-    const auth = await service({ LOGIN_FAILURES_PER_EMAIL: '3', LOGIN_FAILURE_WINDOW_SEC: '600' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const retryAfterOf = (result: { errors?: { extensions?: Record<string, unknown> }[] }) =>
+  Number(result.errors?.[0]?.extensions?.retryAfter);
+
+describe('login throttling per account and address', () => {
+  it('locks one address out of one account after a few failures, even with the right password, and nothing else', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_EMAIL_AND_IP: '3' });
     const victim = await auth.registerUser();
     const bystander = await auth.registerUser();
+    const attacker = fakeIp();
     for (let i = 0; i < 3; i++)
-      expect(codeOf(await login(auth, victim.email, `guess ${i}`))).toBe('UNAUTHENTICATED');
-    expectThrottled(await login(auth, victim.email.toUpperCase(), 'guess 4'), 600);
-    expectThrottled(await login(auth, victim.email, victim.password), 600);
-    expect(codeOf(await login(auth, bystander.email, bystander.password))).toBe('OK');
+      expect(codeOf(await login(auth, victim.email, `guess ${i}`, attacker))).toBe('UNAUTHENTICATED');
+    expectThrottled(await login(auth, victim.email.toUpperCase(), 'guess 4', attacker), 60);
+    expectThrottled(await login(auth, victim.email, victim.password, attacker), 60);
+    // The owner, from their own address, is not locked out by someone else's guesses.
+    expect(codeOf(await login(auth, victim.email, victim.password, '203.0.113.200'))).toBe('OK');
+    expect(codeOf(await login(auth, bystander.email, bystander.password, attacker))).toBe('OK');
   });
 
-  it('forgives a person who mistypes: a successful login clears the account’s count', async () => {
-    const auth = await service({ LOGIN_FAILURES_PER_EMAIL: '3' });
+  it('backs off: each further failure doubles the lock, up to the maximum', async () => {
+    const auth = await service({
+      TRUST_PROXY: 'loopback',
+      LOGIN_FAILURES_PER_EMAIL_AND_IP: '1',
+      LOGIN_LOCKOUT_BASE_SEC: '2',
+      LOGIN_LOCKOUT_MAX_SEC: '4',
+    });
+    const user = await auth.registerUser();
+    const ip = fakeIp();
+    // retryAfter counts down from the lock's length, so each is checked as a range: (half, whole].
+    expect(codeOf(await login(auth, user.email, 'wrong 1', ip))).toBe('UNAUTHENTICATED');
+    expect(retryAfterOf(await login(auth, user.email, 'wrong 2', ip))).toBeGreaterThanOrEqual(1);
+    await sleep(2100);
+    expect(codeOf(await login(auth, user.email, 'wrong 3', ip))).toBe('UNAUTHENTICATED');
+    const doubled = retryAfterOf(await login(auth, user.email, 'wrong 4', ip));
+    expect(doubled).toBeGreaterThan(2);
+    expect(doubled).toBeLessThanOrEqual(4);
+    await sleep(4100);
+    expect(codeOf(await login(auth, user.email, 'wrong 5', ip))).toBe('UNAUTHENTICATED');
+    // Capped at LOGIN_LOCKOUT_MAX_SEC (not 8); waiting and retrying did not make it longer either.
+    const capped = retryAfterOf(await login(auth, user.email, 'wrong 6', ip));
+    expect(capped).toBeGreaterThan(2);
+    expect(capped).toBeLessThanOrEqual(4);
+  }, 30_000);
+
+  it('lets one attempt at a time through once the free failures are used up', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_EMAIL_AND_IP: '1' });
+    const user = await auth.registerUser();
+    const ip = fakeIp();
+    expect(codeOf(await login(auth, user.email, 'wrong', ip))).toBe('UNAUTHENTICATED');
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => login(auth, user.email, `burst ${i}`, ip)),
+    );
+    expect(burst.filter((r) => codeOf(r) === 'UNAUTHENTICATED').length).toBeLessThanOrEqual(1);
+  });
+
+  it('forgives a person who mistypes: a successful login clears the streak', async () => {
+    const auth = await service({ LOGIN_FAILURES_PER_EMAIL_AND_IP: '3' });
     const user = await auth.registerUser();
     for (let round = 0; round < 3; round++) {
       expect(codeOf(await login(auth, user.email, 'typo one'))).toBe('UNAUTHENTICATED');
@@ -61,19 +104,63 @@ describe('login throttling per account', () => {
 
   it('counts in Postgres, so failures on one replica count on another', async () => {
     const namespace = `replicas-${randomBytes(4).toString('hex')}`;
-    const env = { LOGIN_FAILURES_PER_EMAIL: '3' };
+    const env = { LOGIN_FAILURES_PER_EMAIL_AND_IP: '3' };
     const [a, b] = [await service(env, namespace), await service(env, namespace)];
     const user = await a.registerUser();
     expect(codeOf(await login(a, user.email, 'wrong 1'))).toBe('UNAUTHENTICATED');
     expect(codeOf(await login(b, user.email, 'wrong 2'))).toBe('UNAUTHENTICATED');
     expect(codeOf(await login(a, user.email, 'wrong 3'))).toBe('UNAUTHENTICATED');
-    expectThrottled(await login(b, user.email, user.password), 900);
+    expectThrottled(await login(b, user.email, user.password), 60);
+  });
+
+  it('does not charge a login that fails validation', async () => {
+    const auth = await service({ LOGIN_FAILURES_PER_EMAIL_AND_IP: '1' });
+    const user = await auth.registerUser();
+    for (let i = 0; i < 3; i++) {
+      expect(codeOf(await login(auth, `${user.email}\u0000`, 'x'))).toBe('BAD_USER_INPUT');
+    }
+    expect(codeOf(await login(auth, user.email, user.password))).toBe('OK');
+  });
+});
+
+describe('login throttling per account across addresses', () => {
+  it('stops a distributed guess at a much higher count, but not at addresses the owner used before', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_EMAIL: '4' });
+    const victim = await auth.registerUser();
+    const home = '203.0.113.50';
+    expect(codeOf(await login(auth, victim.email, victim.password, home))).toBe('OK');
+    for (let i = 0; i < 4; i++)
+      expect(codeOf(await login(auth, victim.email, `guess ${i}`, `198.51.100.${10 + i}`))).toBe(
+        'UNAUTHENTICATED',
+      );
+    expectThrottled(await login(auth, victim.email, victim.password, '198.51.100.99'), 900);
+    expect(codeOf(await login(auth, victim.email, victim.password, home))).toBe('OK');
+  });
+});
+
+describe('successful logins', () => {
+  it('are capped per account', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGINS_PER_ACCOUNT: '2' });
+    const user = await auth.registerUser();
+    expect(codeOf(await login(auth, user.email, user.password, fakeIp()))).toBe('OK');
+    expect(codeOf(await login(auth, user.email, user.password, fakeIp()))).toBe('OK');
+    expectThrottled(await login(auth, user.email, user.password, fakeIp()), 600);
+  });
+
+  it('are capped per address, whichever the accounts', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGINS_PER_IP: '2' });
+    const [a, b, c] = [await auth.registerUser(), await auth.registerUser(), await auth.registerUser()];
+    const ip = fakeIp();
+    expect(codeOf(await login(auth, a.email, a.password, ip))).toBe('OK');
+    expect(codeOf(await login(auth, b.email, b.password, ip))).toBe('OK');
+    expectThrottled(await login(auth, c.email, c.password, ip), 600);
+    expect(codeOf(await login(auth, c.email, c.password, '203.0.113.77'))).toBe('OK');
   });
 });
 
 describe('login throttling per client address', () => {
   it('stops one address spraying many accounts, behind a trusted proxy (X-Forwarded-For)', async () => {
-    const auth = await service({ TRUST_PROXY: 'true', LOGIN_FAILURES_PER_IP: '4' });
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_IP: '4' });
     const user = await auth.registerUser();
     const attacker = '203.0.113.7';
     for (let i = 0; i < 4; i++) {
@@ -88,16 +175,34 @@ describe('login throttling per client address', () => {
     expectThrottled(await login(auth, user.email, user.password, `203.0.113.9, ${attacker}`), 900);
   });
 
-  it('ignores X-Forwarded-For unless TRUST_PROXY is set, so a client cannot pick a fresh address per guess', async () => {
-    const auth = await service({ LOGIN_FAILURES_PER_IP: '3' });
+  it('counts IPv6 clients by their /64', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_IP: '3' });
     const user = await auth.registerUser();
-    for (let i = 0; i < 3; i++) {
-      expect(codeOf(await login(auth, `nobody-${i}-${user.id}@example.test`, 'guess', fakeIp()))).toBe(
-        'UNAUTHENTICATED',
-      );
+    for (let i = 1; i <= 3; i++) {
+      expect(
+        codeOf(await login(auth, `v6-${i}-${user.id}@example.test`, 'guess', `2001:db8:7:7::${i}`)),
+      ).toBe('UNAUTHENTICATED');
     }
-    expectThrottled(await login(auth, user.email, user.password, fakeIp()), 900);
+    expectThrottled(await login(auth, user.email, user.password, '2001:db8:7:7:ffff::1'), 900);
+    expect(codeOf(await login(auth, user.email, user.password, '2001:db8:7:8::1'))).toBe('OK');
   });
+
+  it.each([
+    ['TRUST_PROXY is unset', {}],
+    ['the request does not come from a listed proxy', { TRUST_PROXY: '10.9.9.9,10.42.0.0/16' }],
+  ])(
+    'ignores X-Forwarded-For when %s, so a client cannot pick a fresh address per guess',
+    async (_label, env) => {
+      const auth = await service({ ...env, LOGIN_FAILURES_PER_IP: '3' });
+      const user = await auth.registerUser();
+      for (let i = 0; i < 3; i++) {
+        expect(codeOf(await login(auth, `nobody-${i}-${user.id}@example.test`, 'guess', fakeIp()))).toBe(
+          'UNAUTHENTICATED',
+        );
+      }
+      expectThrottled(await login(auth, user.email, user.password, fakeIp()), 900);
+    },
+  );
 });
 
 describe('registration throttling per client address', () => {

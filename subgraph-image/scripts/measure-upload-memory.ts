@@ -56,13 +56,21 @@ async function main(): Promise<void> {
   if (!databaseUrl) throw new Error('DATABASE_URL is required');
   const db = createDb({ url: databaseUrl, applicationName: 'measure-upload-memory', poolMax: 1 });
   await migrateLatest(db);
+  // Uploads are stored only for users that exist.
+  const userId = randomUUID();
+  await db('auth.users').insert({
+    id: userId,
+    email: `${userId}@example.test`,
+    name: 'Measure',
+    password_hash: 'x',
+  });
   await db.destroy();
 
   const width = 6000;
   const height = 6000;
   const jpeg = await maxSizeJpeg(width, height);
   const tokens = createTestTokens();
-  const token = tokens.mint(randomUUID());
+  const token = tokens.mint(userId);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
 

@@ -27,6 +27,8 @@ const ENTITY_USER_IMAGES = `query($reps: [_Any!]!) { _entities(representations: 
 
 beforeAll(async () => {
   service = await startImageService({ publicKeys: tokens.jwks });
+  await service.createUser(alice);
+  await service.createUser(mallory);
   const result = await uploadImage<{ uploadImage: typeof aliceImage }>(
     service.url,
     aliceToken,

@@ -4,9 +4,11 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
   apolloSettings,
+  closeServer,
   createBaseApp,
   createLogger,
   createMetrics,
+  createMetricsServer,
   ideEnabled,
   jsonErrorHandler,
   type Logger,
@@ -62,6 +64,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     audience: config.auth.audience,
     jwksUrl: config.auth.jwksUrl,
     keys: config.auth.publicKeys,
+    maxLifetimeSec: config.auth.maxTokenLifetimeSec,
   });
   if (!verifier.hasKeys) {
     // Not fatal: the auth service may start after us; /readyz stays false until keys are loaded.
@@ -135,9 +138,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   );
   app.use(jsonErrorHandler(logger));
 
+  const metricsServer = createMetricsServer(metrics);
   return {
     app,
     httpServer,
+    metricsServer,
     logger,
     services,
     drain: () => {
@@ -145,6 +150,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
     async close() {
       draining = true;
+      await closeServer(metricsServer);
       await apollo.stop();
       if (!overrides.db) await db.destroy();
     },

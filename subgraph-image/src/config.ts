@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import {
   ConfigError,
+  DEFAULT_MAX_TOKEN_LIFETIME_SEC,
   type Jwk,
   jsonBodyLimit,
   logLevel,
@@ -27,11 +28,18 @@ const schema = z.object({
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
   DB_POOL_MAX: positiveInt(10),
   IMAGE_PORT: port(4002),
+  /** Where to listen: only the gateway should reach this service. Containers set 0.0.0.0. */
+  IMAGE_HOST: z.string().min(1).default('127.0.0.1'),
+  /** `/metrics` is served on this port alone, never on the service port. */
+  IMAGE_METRICS_PORT: port(9402),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
   /** Public keys as JSON (`{"keys":[...]}` or a bare array), for deployments and tests without a reachable JWKS. */
   AUTH_PUBLIC_JWKS: optionalString,
   JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
   JWT_AUDIENCE: z.string().min(1).default('imagehub'),
+  /** Access tokens claiming a longer life (exp - iat) are refused; the same value as the auth service's. */
+  ACCESS_TOKEN_MAX_TTL: positiveInt(DEFAULT_MAX_TOKEN_LIFETIME_SEC),
   /** Origin that clients reach `/images/*` on: the gateway, which proxies it here unchanged. */
   PUBLIC_URL: z.string().url().default('http://localhost:4000'),
   URL_SIGNING_KEY: optionalString,
@@ -76,7 +84,9 @@ export interface Config {
   databaseUrl: string;
   dbPoolMax: number;
   port: number;
-  auth: { jwksUrl: string; publicKeys: Jwk[]; issuer: string; audience: string };
+  host: string;
+  metrics: { port: number; host: string };
+  auth: { jwksUrl: string; publicKeys: Jwk[]; issuer: string; audience: string; maxTokenLifetimeSec: number };
   publicUrl: string;
   urlSigningKey: Buffer;
   signedUrlTtlSec: number;
@@ -109,11 +119,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: raw.DATABASE_URL,
     dbPoolMax: raw.DB_POOL_MAX,
     port: raw.IMAGE_PORT,
+    host: raw.IMAGE_HOST,
+    metrics: { port: raw.IMAGE_METRICS_PORT, host: raw.METRICS_HOST },
     auth: {
       jwksUrl: raw.AUTH_JWKS_URL,
       publicKeys: parsePublicKeys(raw.AUTH_PUBLIC_JWKS),
       issuer: raw.JWT_ISSUER,
       audience: raw.JWT_AUDIENCE,
+      maxTokenLifetimeSec: raw.ACCESS_TOKEN_MAX_TTL,
     },
     publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
     urlSigningKey: resolveSigningKey(raw.URL_SIGNING_KEY, raw.NODE_ENV, raw.DATA_DIR),

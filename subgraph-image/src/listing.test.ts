@@ -72,7 +72,7 @@ async function walk(token: string, first: number) {
 
 describe('myImages', () => {
   it('lists newest first, page by page, each image exactly once', async () => {
-    const owner = randomUUID();
+    const owner = await service.createUser();
     const token = tokens.mint(owner);
     const ids = await uploadMany(token, 5, 100);
     // Distinct, known times, so "newest first" is checked against something certain.
@@ -88,7 +88,7 @@ describe('myImages', () => {
   });
 
   it('keeps a stable, complete order when timestamps tie', async () => {
-    const owner = randomUUID();
+    const owner = await service.createUser();
     const token = tokens.mint(owner);
     const ids = await uploadMany(token, 7, 200);
     await db('image.images')
@@ -102,7 +102,7 @@ describe('myImages', () => {
   });
 
   it('returns only totalCount for first: 0, and refuses a negative first', async () => {
-    const token = tokens.mint(randomUUID());
+    const token = tokens.mint(await service.createUser());
     await uploadMany(token, 2, 300);
     const zero = await page(token, 0);
     expect(zero.data!.myImages).toEqual({
@@ -115,7 +115,7 @@ describe('myImages', () => {
   });
 
   it('caps first at 100 and defaults to 20', async () => {
-    const owner = randomUUID();
+    const owner = await service.createUser();
     const token = tokens.mint(owner);
     await seedRows(owner, 105);
     const capped = (await page(token, 1000)).data!.myImages;
@@ -143,7 +143,7 @@ describe('myImages', () => {
 
 describe('User.images', () => {
   it("pages through the caller's own images like myImages", async () => {
-    const owner = randomUUID();
+    const owner = await service.createUser();
     const token = tokens.mint(owner);
     const ids = await uploadMany(token, 3, 400);
     const query = `query($reps: [_Any!]!, $after: String) { _entities(representations: $reps) {

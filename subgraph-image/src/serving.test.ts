@@ -19,6 +19,7 @@ let image: { id: string; url: string; thumbnailUrl: string; sha256: string; byte
 
 beforeAll(async () => {
   service = await startImageService({ publicKeys: tokens.jwks, env: { SIGNED_URL_TTL: String(TTL) } });
+  await service.createUser(owner);
   const result = await uploadImage<{ uploadImage: typeof image }>(
     service.url,
     token,

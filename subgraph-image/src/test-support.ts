@@ -10,6 +10,7 @@
  * Multipart uploads need `Apollo-Require-Preflight: true` (CSRF protection); see `uploadImage`.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createDb } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { type Jwk, listen } from '@imagehub/service-kit';
 import { freePort, type GraphQLResult, postGraphQL, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
@@ -58,6 +59,13 @@ export interface RunningImageService {
   url: string;
   config: Config;
   server: ImageServer;
+  /** Where `/metrics` is served (a port of its own). */
+  metricsUrl: string;
+  /**
+   * Makes an account in auth.users (with `id`, or a fresh one) and returns its id: uploads are only
+   * stored for users that exist.
+   */
+  createUser(id?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -86,11 +94,25 @@ export async function startImageService(options: StartImageServiceOptions): Prom
   });
   const server = await createServer(config, options.overrides);
   await listen(server.httpServer, port, '127.0.0.1');
+  const metricsPort = await listen(server.metricsServer, 0, '127.0.0.1');
+  let users: ReturnType<typeof createDb> | undefined;
   return {
     url,
     config,
     server,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    async createUser(id = randomUUID()) {
+      users ??= createDb({ url: config.databaseUrl, applicationName: 'image-test-users', poolMax: 1 });
+      await users('auth.users').insert({
+        id,
+        email: `${id}@example.test`,
+        name: 'Test User',
+        password_hash: 'x',
+      });
+      return id;
+    },
     async close() {
+      await users?.destroy();
       await new Promise<void>((resolve) => {
         server.httpServer.close(() => resolve());
         server.httpServer.closeAllConnections();

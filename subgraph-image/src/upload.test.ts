@@ -42,6 +42,7 @@ beforeAll(async () => {
       MAX_IMAGE_PIXELS: String(MAX_IMAGE_PIXELS),
     },
   });
+  await service.createUser(userId);
 });
 
 afterAll(async () => {
@@ -228,6 +229,16 @@ describe('multipart request checks', () => {
     for (const bad of [undefined, 'not-a-jwt', tokens.mint(userId, {}, { expiresIn: -60 })]) {
       const result = await uploadImage(service.url, bad, jpeg, 'a.jpg');
       expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('stores nothing for a validly signed token whose user does not exist, or whose subject is no user id', async () => {
+    const before = await counts();
+    const jpeg = await makeJpeg(16, 16, 33);
+    for (const bad of [tokens.mint(randomUUID()), tokens.mint('admin')]) {
+      const result = await uploadImage(service.url, bad, jpeg, 'a.jpg');
+      expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
     }
     expect(await counts()).toEqual(before);
   });

@@ -20,6 +20,7 @@ import { truncatedJpeg, uniquePng } from '../support/images';
 import { rawRequest, requestHead } from '../support/raw-http';
 import type { AuthSession, ServiceName, System, UploadedImage, UploadOptions } from '../support/system';
 import type { TokenFactory } from '../support/tokens';
+import { authHardeningCases } from './auth-hardening-cases';
 
 export interface HostileContext {
   sys: System;
@@ -52,7 +53,12 @@ export type Category =
   | 'signed URLs'
   | "another user's ids"
   | 'refresh tokens'
-  | 'headers';
+  | 'headers'
+  | 'subgraph trust'
+  | 'proxy trust'
+  | 'coded errors'
+  | 'token claims'
+  | 'names';
 
 export interface HostileCase<P = unknown> {
   name: string;
@@ -1224,4 +1230,5 @@ export const hostileCases: HostileCase[] = [
   ...signedUrlCases,
   ...anotherUsersCases,
   ...refreshCases,
+  ...authHardeningCases,
 ] as HostileCase[];

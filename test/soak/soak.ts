@@ -57,9 +57,7 @@ function rssMb(pid: number | undefined): number {
 async function processSample(sys: System, service: ServiceName): Promise<ProcessSample> {
   const sample: ProcessSample = { rssMb: rssMb(sys.pid(service)) };
   try {
-    const text = await (
-      await fetch(`${sys.url(service)}/metrics`, { signal: AbortSignal.timeout(5_000) })
-    ).text();
+    const text = await (await fetch(sys.metricsUrl(service), { signal: AbortSignal.timeout(5_000) })).text();
     const value = (name: string) => {
       const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
       return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined;

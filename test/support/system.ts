@@ -103,6 +103,12 @@ export class System {
   authPort = 0;
   imagePort = 0;
   gatewayPort = 0;
+  /** `/metrics` is served on a port of its own at every service. */
+  readonly metricsPorts: Record<ServiceName, number> = {
+    'subgraph-auth': 0,
+    'subgraph-image': 0,
+    gateway: 0,
+  };
   readonly dataDir: string;
   readonly productionKeys: { jwtPrivateKey: string; urlSigningKey: string };
 
@@ -125,6 +131,7 @@ export class System {
         freePort(),
         freePort(),
       ]);
+      for (const name of SERVICES) system.metricsPorts[name] = await freePort();
       if (options.database === 'embedded') {
         system.pgPort = await freePort();
         await system.startPostgres();
@@ -145,6 +152,11 @@ export class System {
 
   url(service: ServiceName = 'gateway'): string {
     return `http://127.0.0.1:${ports(this)[service]}`;
+  }
+
+  /** Where a service serves `/metrics` (not its service port). */
+  metricsUrl(service: ServiceName): string {
+    return `http://127.0.0.1:${this.metricsPorts[service]}/metrics`;
   }
 
   /** Starts (or restarts, on the same port and data folder) the embedded Postgres, in its own process. */
@@ -202,13 +214,17 @@ export class System {
       dataDir: this.dataDir,
       nodeEnv: this.options.nodeEnv ?? 'test',
       logLevel: this.options.logLevel ?? 'debug',
+      metricsPorts: this.metricsPorts,
     });
     const perService: Record<ServiceName, Record<string, string>> = {
       'subgraph-auth': {
         // The suites register and fail logins by the hundred from one address; throttling has its own tests.
         REGISTRATIONS_PER_IP: '100000',
+        LOGIN_FAILURES_PER_EMAIL_AND_IP: '100000',
         LOGIN_FAILURES_PER_IP: '100000',
         LOGIN_FAILURES_PER_EMAIL: '100000',
+        LOGINS_PER_IP: '100000',
+        LOGINS_PER_ACCOUNT: '100000',
         REFRESH_FAILURES_PER_IP: '100000',
         ...(production ? { JWT_PRIVATE_KEYS: this.productionKeys.jwtPrivateKey } : {}),
       },
@@ -286,7 +302,10 @@ export class System {
 
   /** fetch that records every answer (service, status, headers) for the header checks. */
   async request(service: ServiceName, pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
-    const response = await fetch(`${this.url(service)}${pathAndQuery}`, {
+    // `/metrics` lives on the service's metrics port, everything else on its service port.
+    const base =
+      pathAndQuery === '/metrics' ? this.metricsUrl(service).replace(/\/metrics$/, '') : this.url(service);
+    const response = await fetch(`${base}${pathAndQuery}`, {
       ...init,
       signal: init.signal ?? AbortSignal.timeout(15_000),
     });
@@ -434,7 +453,7 @@ export class System {
 
   /** Reads a Prometheus gauge's value from a service's /metrics (undefined when absent). */
   async metric(service: ServiceName, name: string): Promise<number | undefined> {
-    const response = await fetch(`${this.url(service)}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(this.metricsUrl(service), { signal: AbortSignal.timeout(5_000) });
     const text = await response.text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
     return line ? Number(line.split(' ').pop()) : undefined;

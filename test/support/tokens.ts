@@ -53,7 +53,15 @@ export function tokenFactory(dataDir: string, sampleToken: string): TokenFactory
 
   return {
     kid,
-    real: (extra = {}, header) => sign(claims(String(extra.sub ?? ''), extra), privateKey, header),
+    // A claim set to undefined is left out of the token (jsonwebtoken would refuse an undefined exp).
+    real: (extra = {}, header) =>
+      sign(
+        Object.fromEntries(
+          Object.entries(claims(String(extra.sub ?? ''), extra)).filter(([, v]) => v !== undefined),
+        ),
+        privateKey,
+        header,
+      ),
     forged: (sub) => sign(claims(sub), otherKey),
     expired: (sub) => sign(claims(sub, { iat: now() - 7200, exp: now() - 3600 }), privateKey),
     algNone: (sub) => `${b64url({ alg: 'none', typ: 'JWT', kid })}.${b64url(claims(sub))}.`,

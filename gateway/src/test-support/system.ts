@@ -15,6 +15,8 @@ import { startRecordingProxy } from './recording-proxy';
 
 export interface RunningSystem {
   gatewayUrl: string;
+  /** The gateway's `/metrics` (a port of its own). */
+  gatewayMetricsUrl: string;
   gateway: GatewayServer;
   gatewayConfig: Config;
   auth: StartedAuthService;
@@ -58,6 +60,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   });
   const gateway = await createServer(gatewayConfig, { logger: options.gatewayLogger });
   await listen(gateway.httpServer, gatewayPort, '127.0.0.1');
+  const gatewayMetricsPort = await listen(gateway.metricsServer, 0, '127.0.0.1');
 
   let restarted: ImageServer | undefined;
   let imageRunning = true;
@@ -80,6 +83,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
 
   return {
     gatewayUrl,
+    gatewayMetricsUrl: `http://127.0.0.1:${gatewayMetricsPort}/metrics`,
     gateway,
     gatewayConfig,
     auth,

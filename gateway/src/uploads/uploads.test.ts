@@ -40,7 +40,7 @@ async function postChunked(url: string, token: string, body: ReadableStream<Uint
 }
 
 async function uploadedBytes(system: RunningSystem): Promise<number> {
-  const metrics = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+  const metrics = await (await fetch(system.gatewayMetricsUrl)).text();
   return Number(/gateway_upload_bytes_total\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
 }
 

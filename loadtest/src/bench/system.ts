@@ -110,6 +110,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       nodeEnv: 'development',
       // Access logs of every request would measure the terminal; warnings and errors still show.
       logLevel: 'warn',
+      // /metrics of each service on a free port of its own (the defaults may be taken by npm start).
+      metricsPorts: {
+        'subgraph-auth': await freePort(),
+        'subgraph-image': await freePort(),
+        gateway: await freePort(),
+      },
       overrides: {
         // Seeding registers hundreds of users from one address; the per-IP registration throttle
         // is a production safeguard that would stop it, and a benchmark run outlives a 15-minute token.
@@ -122,7 +128,12 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         UPLOADS_IN_FLIGHT: '64',
         UPLOADS_PER_MINUTE: '1000000',
         UPLOAD_QUOTA_BYTES: '0',
+        // The login scenarios log the same few accounts in from one address, far past the caps on
+        // successful logins per account and per address that protect a real deployment.
+        LOGINS_PER_IP: '1000000',
+        LOGINS_PER_ACCOUNT: '1000000',
         ACCESS_TOKEN_TTL: '7200',
+        ACCESS_TOKEN_MAX_TTL: '7200',
         // Nothing is in flight when the bench stops the services; don't wait out the production drain.
         SHUTDOWN_DRAIN_MS: '1000',
         ...options.env,

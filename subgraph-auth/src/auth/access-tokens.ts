@@ -7,6 +7,8 @@ export interface AccessTokenOptions {
   issuer: string;
   audience: string;
   ttlSec: number;
+  /** Longest lifetime the verifier accepts (see TokenVerifier). */
+  maxLifetimeSec?: number;
   /** The first key signs; every key is published, so tokens signed by a retiring key keep verifying. */
   privateKeys: KeyObject[];
 }
@@ -39,7 +41,12 @@ export class AccessTokenIssuer {
       keys.push({ kty, crv, x, y, kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' });
     }
     this.jwks = { keys };
-    this.verifier = new TokenVerifier({ issuer: options.issuer, audience: options.audience, keys });
+    this.verifier = new TokenVerifier({
+      issuer: options.issuer,
+      audience: options.audience,
+      keys,
+      maxLifetimeSec: options.maxLifetimeSec,
+    });
   }
 
   sign(userId: string): IssuedAccessToken {

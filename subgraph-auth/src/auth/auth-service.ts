@@ -85,16 +85,17 @@ export class AuthService {
     checkPasswordLength(args.password);
     const { db, users, sessions, hasher, throttle } = this.deps;
 
-    await throttle.chargeLogin(email, caller.ip);
+    const charge = await throttle.chargeLogin(email, caller.ip);
     const credentials = await users.findCredentialsByEmail(email);
     let matches: boolean;
     try {
       matches = await hasher.verify(args.password, credentials?.passwordHash);
     } catch (error) {
-      if (error instanceof QueueSaturatedError) await throttle.refundLogin(email, caller.ip);
+      if (error instanceof QueueSaturatedError) await throttle.refundLogin(email, caller.ip, charge);
       throw mapBusy(error);
     }
     if (!credentials || !matches) {
+      await throttle.loginFailed(email, caller.ip);
       caller.log.info({ knownAccount: credentials !== undefined }, 'login failed');
       throw unauthenticated(INVALID_CREDENTIALS);
     }

@@ -90,7 +90,20 @@ describe('emails', () => {
   });
 });
 
+describe('control characters', () => {
+  it('are refused in an email, at registration and at login (Postgres refuses NUL outright)', () => {
+    expect(rejection(() => normalizeEmail('ada\u0000@example.com')).field).toBe('email');
+    expect(rejection(() => normalizeLoginEmail('ada\u0000@example.com')).field).toBe('email');
+    expect(rejection(() => normalizeLoginEmail('ada@example.com\u0007')).field).toBe('email');
+  });
+});
+
 describe('names', () => {
+  it('lose control, bidi-override and zero-width characters, as filenames do', () => {
+    expect(normalizeName('Ada\u0000 Love\u202elace\u200b')).toBe('Ada Lovelace');
+    expect(rejection(() => normalizeName('\u200b\u200d\u202e\u0000')).field).toBe('name');
+  });
+
   it('are trimmed and 1 to 100 characters', () => {
     expect(normalizeName('  Ada  ')).toBe('Ada');
     expect(normalizeName('é'.repeat(100))).toHaveLength(100);

@@ -1,4 +1,4 @@
-import { badUserInput } from '@imagehub/service-kit';
+import { badUserInput, printableText } from '@imagehub/service-kit';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { z } from 'zod';
 
@@ -19,33 +19,41 @@ const RAW_NAME_MAX_CHARS = 4 * NAME_MAX_CHARS;
 export const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary['passwords-common']);
 
 const emailSchema = z.email();
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Trims and lower-cases an email; BAD_USER_INPUT (field "email") when too long or not an address. */
 export function normalizeEmail(raw: string): string {
   if (raw.length > EMAIL_MAX_CHARS + 64) throw badUserInput('email', 'Email is too long');
   const email = raw.trim().toLowerCase();
   if (email.length > EMAIL_MAX_CHARS) throw badUserInput('email', 'Email is too long');
-  if (!emailSchema.safeParse(email).success) throw badUserInput('email', 'Email is not a valid address');
+  if (CONTROL_CHARACTERS.test(email) || !emailSchema.safeParse(email).success)
+    throw badUserInput('email', 'Email is not a valid address');
   return email;
 }
 
 /**
  * For login: the same bounds but no format check, so a malformed address is simply an unknown
- * account (same error as a wrong password) rather than a different answer.
+ * account (same error as a wrong password) rather than a different answer. Control characters are
+ * the exception: no stored address has one (and Postgres refuses NUL outright), so they are refused
+ * up front, before the throttle counts the attempt.
  */
 export function normalizeLoginEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
   if (raw.length > EMAIL_MAX_CHARS + 64 || email.length > EMAIL_MAX_CHARS) {
     throw badUserInput('email', 'Email is too long');
   }
+  if (CONTROL_CHARACTERS.test(email))
+    throw badUserInput('email', 'Email must not contain control characters');
   return email;
 }
 
+/** The filename rule (service-kit's printableText): no controls, bidi overrides or invisible-only names. */
 export function normalizeName(raw: string): string {
   if (raw.length > RAW_NAME_MAX_CHARS)
     throw badUserInput('name', `Name must be at most ${NAME_MAX_CHARS} characters`);
-  const name = raw.trim();
-  if (name.length === 0) throw badUserInput('name', 'Name must not be empty');
+  const name = printableText(raw);
+  if (name.length === 0) throw badUserInput('name', 'Name must have at least one printable character');
   if ([...name].length > NAME_MAX_CHARS) {
     throw badUserInput('name', `Name must be at most ${NAME_MAX_CHARS} characters`);
   }

@@ -90,13 +90,21 @@ const toImage = (row: ImageRow): Image => ({
   createdAt: row.created_at,
 });
 
+export class UnknownOwnerError extends Error {
+  override name = 'UnknownOwnerError';
+}
+
 export class ImageStore {
   constructor(
     private readonly db: Knex,
     private readonly blobs: BlobStore,
   ) {}
 
-  /** Blobs and the image row in one transaction: a failure anywhere leaves nothing behind. */
+  /**
+   * Blobs and the image row in one transaction: a failure anywhere leaves nothing behind. The owner
+   * must be an existing user (image.user_ids, the one thing of auth.users this service may read):
+   * a validly signed token can outlive its account. UnknownOwnerError otherwise.
+   */
   async create(
     ownerId: string,
     filename: string,
@@ -105,6 +113,7 @@ export class ImageStore {
   ): Promise<Image> {
     const { original, thumbnail } = processed;
     return this.db.transaction(async (trx) => {
+      if (!(await trx('image.user_ids').where({ id: ownerId }).first('id'))) throw new UnknownOwnerError();
       if (options.quotaBytes !== undefined) {
         // One upload of a user at a time past this point (on every replica), so two parallel uploads
         // cannot both fit in the space that is left for one.

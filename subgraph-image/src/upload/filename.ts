@@ -1,3 +1,5 @@
+import { printableText } from '@imagehub/service-kit';
+
 const MAX_FILENAME_BYTES = 255;
 const FALLBACK_BASENAME = 'image';
 
@@ -9,11 +11,6 @@ const EXTENSION_BY_TYPE: Record<string, string> = {
   'image/avif': 'avif',
 };
 
-// C0/C1 controls and DEL break headers and logs; bidi overrides and zero-width marks let a name
-// display as something it is not ("photo\u202Egnp.exe").
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
-
 /**
  * The client's filename reduced to something safe to store and echo: last path component only
  * (either separator), no control or direction-changing characters, trimmed, at most 255 bytes of
@@ -21,7 +18,7 @@ const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e
  */
 export function sanitizeFilename(original: string | undefined | null, contentType: string): string {
   const lastComponent = (original ?? '').split(/[/\\]/).pop() ?? '';
-  let name = lastComponent.normalize('NFC').replace(UNSAFE_CHARACTERS, '').trim();
+  let name = printableText(lastComponent);
   if (name === '.' || name === '..' || /^\.+$/.test(name)) name = '';
   name = truncateUtf8(name, MAX_FILENAME_BYTES);
   if (name.length > 0) return name;

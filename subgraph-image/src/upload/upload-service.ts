@@ -1,6 +1,6 @@
-import { badUserInput } from '@imagehub/service-kit';
+import { badUserInput, unauthenticated } from '@imagehub/service-kit';
 import type { FileUpload } from 'graphql-upload-minimal';
-import { type Image, type ImageStore, QuotaExceededError } from '../store/image-store';
+import { type Image, type ImageStore, QuotaExceededError, UnknownOwnerError } from '../store/image-store';
 import type { UploadAdmission } from './admission';
 import { payloadTooLarge, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
@@ -56,6 +56,9 @@ export class UploadService {
       return await this.images.create(ownerId, filename, processed, { quotaBytes, signal });
     } catch (error) {
       if (error instanceof QuotaExceededError) throw quotaExceeded(error.limitBytes, error.usedBytes);
+      // A validly signed token can outlive its account; nothing is stored for a user who is gone.
+      if (error instanceof UnknownOwnerError)
+        throw unauthenticated('The account of this access token no longer exists');
       throw error;
     } finally {
       leave();
