@@ -32,6 +32,7 @@ beforeAll(async () => {
         DATA_DIR: dataDir,
         DATABASE_URL: testDatabaseUrl(),
         AUTH_PORT: '0',
+        AUTH_METRICS_PORT: '0',
         SHUTDOWN_DRAIN_MS: '2000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -44,7 +44,7 @@ describe('ops endpoints', () => {
 
   it('/metrics labels GraphQL requests with the /graphql route', async () => {
     await auth.graphql('{ __typename }');
-    const metrics = await (await fetch(`${auth.url}/metrics`)).text();
+    const metrics = await (await fetch(auth.metricsUrl)).text();
     expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"[^}]*\} [1-9]/);
   });
 

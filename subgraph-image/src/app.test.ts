@@ -59,7 +59,7 @@ describe('ops endpoints and key loading', () => {
     const service = await startImageService({ publicKeys: createTestTokens().jwks });
     try {
       await graphql(service.url, '{ _service { sdl } }');
-      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const metrics = await (await fetch(service.metricsUrl)).text();
       expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/graphql"[^}]*\} [1-9]/);
     } finally {
       await service.close();
