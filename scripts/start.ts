@@ -21,6 +21,7 @@ import {
   stopProcess,
   waitUntilReady,
 } from './system';
+import { ensureWebBuilt } from './web-build';
 
 const config = parseEnv(
   z.object({
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   process.once('SIGINT', () => void stopAll(0));
   process.once('SIGTERM', () => void stopAll(0));
+  ensureWebBuilt(say);
   const databaseUrl = await prepareDatabase();
   const applied = await runMigrations(databaseUrl);
   say(applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
@@ -147,7 +149,10 @@ async function main(): Promise<void> {
   if (stopping) return;
   const front = available.includes('gateway') ? 'gateway' : available[0];
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (front) say(`ready in ${seconds} s: GraphQL at http://localhost:${PORTS[front]}/graphql (Ctrl+C stops)`);
+  if (front)
+    say(
+      `ready in ${seconds} s: the app at http://localhost:${PORTS[front]}/, GraphQL at /graphql (Ctrl+C stops)`,
+    );
   say(
     `metrics: http://127.0.0.1:{${METRICS_PORTS.gateway},${METRICS_PORTS['subgraph-auth']},${METRICS_PORTS['subgraph-image']}}/metrics (gateway, auth, image)`,
   );

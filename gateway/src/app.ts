@@ -25,6 +25,7 @@ import { Pool } from 'undici';
 import type { Config } from './config';
 import { corsFor } from './http/cors';
 import { imageProxy } from './http/image-proxy';
+import { webApp } from './http/web-app';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { subgraphReady } from './readiness';
 import { contextFromRequest, type GatewayContext } from './subgraphs/context';
@@ -160,6 +161,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
   });
   app.use(corsFor(config.corsOrigins));
+  app.use(webApp(config.webDir));
   app.get(
     '/images/*path',
     imageProxy({ pool: pools.image, metrics, logger, timeoutMs: config.subgraphTimeoutMs }),

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   csv,
   DEFAULT_MAX_TOKEN_LIFETIME_SEC,
@@ -8,6 +9,7 @@ import {
   port,
 } from '@imagehub/service-kit';
 import { z } from 'zod';
+import { REPO_ROOT } from './supergraph/paths';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -28,6 +30,8 @@ const schema = z.object({
   ACCESS_TOKEN_MAX_TTL: positiveInt(DEFAULT_MAX_TOKEN_LIFETIME_SEC),
   /** The composed supergraph to serve; defaults to the committed gateway/supergraph.graphql. */
   SUPERGRAPH_PATH: optionalString,
+  /** The built web app served at `/`; defaults to web/dist in this repository (`npm run build -w @imagehub/web`). */
+  WEB_DIR: optionalString,
   /** Same default as the image subgraph, so an oversized upload is refused before it is forwarded. */
   MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
   /** Browser origins allowed to call the API cross-origin; empty means same-origin only. */
@@ -72,6 +76,8 @@ export interface Config {
   jwksUrl: string;
   /** Undefined: the committed gateway/supergraph.graphql. */
   supergraphPath?: string;
+  /** The built web app (index.html, assets/) served at `/`. */
+  webDir: string;
   maxUploadBytes: number;
   corsOrigins: string[];
   maxJsonBodyBytes: number;
@@ -104,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, maxTokenLifetimeSec: e.ACCESS_TOKEN_MAX_TTL },
     jwksUrl: e.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', e.AUTH_SUBGRAPH_URL).toString(),
     supergraphPath: e.SUPERGRAPH_PATH,
+    webDir: e.WEB_DIR ?? path.join(REPO_ROOT, 'web/dist'),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     corsOrigins: e.CORS_ORIGINS,
     maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,

@@ -81,3 +81,37 @@ export const pngSignatureThenGarbage = () => Buffer.concat([PNG_SIGNATURE, rando
 
 /** A GIF header followed by a PHP payload: the classic polyglot. */
 export const gifPolyglot = () => Buffer.from('GIF89a<?php system($_GET["c"]); ?>');
+
+/**
+ * A small picture that looks like one (sky, sun, hills) in a colour of its own, for tests whose
+ * screenshots people look at. Smooth, so it compresses well and uploads fast.
+ */
+export function landscapePng(width: number, height: number, hue: number): Buffer {
+  const rowBytes = width * 3 + 1;
+  const raw = Buffer.alloc(rowBytes * height);
+  const rgb = (h: number, s: number, l: number): [number, number, number] => {
+    const k = (n: number) => (n + h / 30) % 12;
+    const a = s * Math.min(l, 1 - l);
+    const f = (n: number) => l - a * Math.max(-1, Math.min(k(n) - 3, 9 - k(n), 1));
+    return [f(0) * 255, f(8) * 255, f(4) * 255];
+  };
+  const sun = { x: width * 0.7, y: height * 0.35, r: Math.min(width, height) * 0.12 };
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const hill = height * (0.68 + 0.08 * Math.sin((x / width) * Math.PI * 2 + hue / 40));
+      const inSun = (x - sun.x) ** 2 + (y - sun.y) ** 2 < sun.r ** 2;
+      const colour = inSun
+        ? rgb((hue + 50) % 360, 0.9, 0.82)
+        : y > hill
+          ? rgb((hue + 140) % 360, 0.35, 0.3 + (0.1 * (height - y)) / height)
+          : rgb(hue, 0.65, 0.45 + (0.35 * y) / height);
+      raw.set(colour.map(Math.round), y * rowBytes + 1 + x * 3);
+    }
+  }
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk('IHDR', rgbHeader(width, height)),
+    pngChunk('IDAT', deflateSync(raw)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}

@@ -35,13 +35,15 @@ export interface StartSystemOptions {
   gatewayEnv?: Record<string, string>;
   imageEnv?: Record<string, string>;
   authLogger?: Logger;
+  /** Environment for the auth subgraph, e.g. `{ ACCESS_TOKEN_TTL: '1' }`. */
+  authEnv?: Record<string, string>;
   gatewayLogger?: Logger;
   /** Puts a recording proxy between the gateway and the auth subgraph. */
   recordAuthTraffic?: boolean;
 }
 
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
-  const auth = await startAuthService({ logger: options.authLogger });
+  const auth = await startAuthService({ logger: options.authLogger, env: options.authEnv });
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const image = await startImageService({

@@ -1,0 +1,65 @@
+/**
+ * Debian's chromium driven by playwright-core, held to one origin: every request elsewhere is
+ * aborted and recorded, so a test can assert that a page made none.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/** Where scripts/install-chromium.sh puts it (Debian's package). */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface OriginBoundBrowser {
+  page: Page;
+  context: BrowserContext;
+  /** Every request the page (or its frames and workers) tried to send to another origin. */
+  foreignRequests: string[];
+  close(): Promise<void>;
+}
+
+export async function openOriginBoundBrowser(origin: string): Promise<OriginBoundBrowser> {
+  const profile = mkdtempSync(path.join(tmpdir(), 'imagehub-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-default-apps',
+      '--disable-extensions',
+      '--no-first-run',
+      '--metrics-recording-only',
+    ],
+  });
+  const foreignRequests: string[] = [];
+  const allowed = new URL(origin).origin;
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('data:') || url.startsWith('blob:') || new URL(url).origin === allowed) {
+      return route.continue();
+    }
+    foreignRequests.push(url);
+    return route.abort('blockedbyclient');
+  });
+  context.on('weberror', () => {});
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('websocket', (socket) => {
+    if (new URL(socket.url()).host !== new URL(origin).host) foreignRequests.push(socket.url());
+  });
+  return {
+    page,
+    context,
+    foreignRequests,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
