@@ -281,10 +281,17 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     }
   });
 
-  it('exposes the gateway only, on /graphql and /images', () => {
+  it('exposes the gateway only: the web app, /graphql and /images, never /metrics or the probes', () => {
     const ingress = find(objects, 'Ingress', 'gateway');
     const paths = ingress.spec.rules.flatMap((r: any) => r.http.paths);
-    expect(paths.map((p: any) => p.path).sort()).toEqual(['/graphql', '/images']);
+    expect(paths.map((p: any) => p.path).sort()).toEqual([
+      '/',
+      '/assets',
+      '/favicon.svg',
+      '/graphql',
+      '/images',
+    ]);
+    expect(paths.find((p: any) => p.path === '/').pathType).toBe('Exact');
     for (const p of paths) expect(p.backend.service.name).toBe('gateway');
     expect(ingress.spec.ingressClassName).toEqual(expect.any(String));
     expect(objects.filter((o) => o.kind === 'Service' && o.spec.type && o.spec.type !== 'ClusterIP')).toEqual(
