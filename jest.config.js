@@ -28,7 +28,7 @@ module.exports = {
   testEnvironmentOptions: { customExportConditions: ['development', 'node', 'require', 'default'] },
   roots: ['<rootDir>'],
   testMatch: [
-    '<rootDir>/{service-kit,test-kit,db,subgraph-auth,subgraph-image,gateway,loadtest}/src/**/*.test.ts',
+    '<rootDir>/{service-kit,test-kit,db,subgraph-auth,subgraph-image,gateway,loadtest,web}/src/**/*.test.ts',
     '<rootDir>/{k8s,scripts,test}/**/*.test.ts',
   ],
   // The fault suite stops Postgres and kills services: it has its own run (`npm run test:faults`).

@@ -10,8 +10,9 @@
  * saying so, on a machine without it. CI installs it and always runs this.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { landscapePng, noisePngOfSize, uploadForm } from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from '../../gateway/src/test-support/system';
 import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
@@ -205,4 +206,17 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
 
   expect(pageErrors).toEqual([]);
   expect(foreignRequests).toEqual([]);
+});
+
+it('keeps the first page small: its JavaScript under 150 KB gzipped', () => {
+  const page = readFileSync(path.join(WEB_DIST, 'index.html'), 'utf8');
+  const scripts = [...page.matchAll(/<script[^>]+src="\/([^"]+)"/g)].map((match) => match[1]!);
+  expect(scripts.length).toBeGreaterThan(0);
+  // No inline script: the CSP would refuse it.
+  expect(page).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  const gzipped = scripts.reduce(
+    (sum, file) => sum + gzipSync(readFileSync(path.join(WEB_DIST, file))).length,
+    0,
+  );
+  expect(gzipped).toBeLessThan(150 * 1024);
 });
