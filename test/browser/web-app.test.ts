@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { landscapePng, noisePngOfSize, uploadForm } from '@imagehub/test-kit';
+import type { Page } from 'playwright-core';
 import { gql, type RunningSystem, startSystem } from '../../gateway/src/test-support/system';
 import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
 import { type OriginBoundBrowser, openOriginBoundBrowser } from './browser';
@@ -22,6 +23,8 @@ const RESULTS = path.resolve(__dirname, '../../.test-results/web');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const MAX_UPLOAD_BYTES = 300_000;
+/** Room for the journey's small pictures, not for one more large one. */
+const UPLOAD_QUOTA_BYTES = 400_000;
 /** Short enough that the journey outlives a token; the app refreshes 5 s before expiry. */
 const ACCESS_TOKEN_TTL = 12;
 const PASSWORD = 'four sunny meadows hum';
@@ -36,7 +39,11 @@ beforeAll(async () => {
   system = await startSystem({
     authEnv: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
     gatewayEnv: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), WEB_DIR: WEB_DIST },
-    imageEnv: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), UPLOADS_PER_MINUTE: '1000' },
+    imageEnv: {
+      MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+      UPLOADS_PER_MINUTE: '1000',
+      UPLOAD_QUOTA_BYTES: String(UPLOAD_QUOTA_BYTES),
+    },
   });
   browser = await openOriginBoundBrowser(system.gatewayUrl);
   mkdirSync(RESULTS, { recursive: true });
@@ -96,14 +103,7 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
     { name: 'too-big.png', data: noisePngOfSize(MAX_UPLOAD_BYTES * 2) },
     { name: 'meadow.png', data: landscapePng(480, 640, 95) },
   ].map((file) => ({ name: file.name, base64: file.data.toString('base64') }));
-  await page.evaluate((dropped) => {
-    const transfer = new DataTransfer();
-    for (const file of dropped) {
-      const bytes = Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0));
-      transfer.items.add(new File([bytes], file.name, { type: 'image/png' }));
-    }
-    window.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  }, files);
+  await drop(page, files);
   const row = (name: string) => page.locator('.upload', { hasText: name });
   await row('harbour at dawn.png').getByText('Uploaded').waitFor();
   await row('meadow.png').getByText('Uploaded').waitFor();
@@ -134,19 +134,41 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
     expect(response.status).toBe(200);
   }
 
+  const pages: { first: number; after: string | null }[] = [];
+  page.on('request', (request) => {
+    if (!request.url().endsWith('/graphql') || !request.postData()?.includes('query MyImages')) return;
+    const body = request.postDataJSON() as { operationName?: string; variables?: Record<string, unknown> };
+    if (body.operationName === 'MyImages') {
+      pages.push(body.variables as { first: number; after: string | null });
+    }
+  });
   // A reload keeps the person signed in (refresh token), and the gallery pages in as it scrolls.
   await page.reload();
   await heading('Photos').waitFor();
   await page.getByText('27 photos').waitFor();
-  await expect(page.locator('.tile').count()).resolves.toBe(24);
+  // The first page is 24; the next comes as the end of the grid nears (it may already be near).
+  expect(pages[0]).toEqual({ first: 24, after: null });
   await page.locator('.tile').last().scrollIntoViewIfNeeded();
   await page.mouse.wheel(0, 5000);
   await page.getByText('That’s all your photos.').waitFor();
   await expect(page.locator('.tile').count()).resolves.toBe(27);
+  expect(pages).toEqual([
+    { first: 24, after: null },
+    { first: 24, after: expect.any(String) },
+  ]);
   // Newest first: the last API upload leads, the browser's two uploads come last.
   await expect(page.locator('.tile img').first().getAttribute('alt')).resolves.toBe('trip 25.png');
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot('gallery');
+
+  // Within the size limit but past the storage quota: the tray says so, with the figures.
+  await drop(page, [
+    { name: 'panorama.png', base64: noisePngOfSize(MAX_UPLOAD_BYTES - 20_000).toString('base64') },
+  ]);
+  await row('panorama.png')
+    .getByText(/Your storage is full \(.+ of 391 KB used\)/)
+    .waitFor();
+  await page.getByRole('button', { name: 'Clear' }).click();
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot('gallery-dark');
   await page.emulateMedia({ colorScheme: 'light' });
@@ -181,6 +203,7 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
   await page.getByRole('link', { name: 'Account' }).click();
   await heading('Account').waitFor();
   await page.getByText(email).waitFor();
+  await page.getByText(/^.+ of 391 KB used by 26 photos$/).waitFor();
   await shot('account');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await heading('Welcome back').waitFor();
@@ -220,3 +243,15 @@ it('keeps the first page small: its JavaScript under 150 KB gzipped', () => {
   );
   expect(gzipped).toBeLessThan(150 * 1024);
 });
+
+/** Drops files on the page the way a file manager does: a drop event carrying a DataTransfer. */
+async function drop(page: Page, files: { name: string; base64: string }[]): Promise<void> {
+  await page.evaluate((dropped) => {
+    const transfer = new DataTransfer();
+    for (const file of dropped) {
+      const bytes = Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0));
+      transfer.items.add(new File([bytes], file.name, { type: 'image/png' }));
+    }
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, files);
+}

@@ -65,16 +65,7 @@ function storageCard(user: User): HTMLElement {
     return card;
   }
   const label = `${formatBytes(usage.usedBytes)} of ${formatBytes(usage.quotaBytes)} used by ${photos}`;
-  card.append(
-    h('meter', {
-      min: 0,
-      max: usage.quotaBytes,
-      value: usage.usedBytes,
-      high: usage.quotaBytes * 0.9,
-      'aria-label': 'Storage used',
-    }),
-    h('p', null, label),
-  );
+  card.append(usageBar(usage.usedBytes, usage.quotaBytes, label), h('p', null, label));
   return card;
 }
 
@@ -85,5 +76,26 @@ function signOutCard(): HTMLElement {
     h('h2', { id: 'signout-title' }, 'This device'),
     h('p', { class: 'muted' }, 'Signing out ends this session; your photos stay.'),
     h('button', { type: 'button', class: 'button ghost', onClick: () => void api.logout() }, 'Sign out'),
+  );
+}
+
+/** A bar in the app's colours (a styled <meter> looks different in every browser), announced as a meter. */
+function usageBar(used: number, quota: number, label: string): HTMLElement {
+  const fill = h('div', { class: 'usage-fill' });
+  const share = quota > 0 ? Math.min(1, used / quota) : 1;
+  fill.style.width = `${(share * 100).toFixed(1)}%`;
+  if (share >= 0.9) fill.classList.add('high');
+  return h(
+    'div',
+    {
+      class: 'usage-bar',
+      role: 'meter',
+      'aria-label': 'Storage used',
+      'aria-valuemin': 0,
+      'aria-valuemax': quota,
+      'aria-valuenow': used,
+      'aria-valuetext': label,
+    },
+    fill,
   );
 }
