@@ -3,7 +3,8 @@
 # already is left alone. CI runs as root on Debian with only the npm registry and the Debian
 # archive reachable, which is why this is a Debian package and not Playwright's own download.
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+# CHROMIUM_PATH: a Chromium or Chrome the machine already has (e.g. GitHub's runner image).
+if [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,27 +1,32 @@
 /**
- * `npm start`: the whole system on one machine with nothing else installed. Starts an embedded
- * Postgres (unless DATABASE_URL points at a real one), runs the migrations, then each service as
- * its own process, the way they run in Kubernetes, and prints where the gateway listens.
+ * `npm start`: the whole system on one machine with nothing else installed, supervised. Starts an
+ * embedded Postgres (unless DATABASE_URL points at a real one) in a process of its own, runs the
+ * migrations, then each service as its own process, the way they run in Kubernetes, and prints
+ * where the gateway listens. A service that dies is started again with backoff while the others
+ * keep serving; one that keeps dying is given up on, saying which and why. SIGTERM, SIGINT and
+ * SIGHUP stop the services (gateway first), then Postgres, cleanly.
  */
-import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { EmbeddedDatabase } from '@imagehub/db';
 import { logLevel, nodeEnv, optionalString, parseEnv, port } from '@imagehub/service-kit';
 import { z } from 'zod';
+import { browserRefusedPort, portInUse, unreachableByPostgresUser } from './preflight';
+import { Supervisor, type Unit } from './supervisor';
 import {
+  postgresUrl,
   ROOT,
   runMigrations,
   SERVICE_ORDER,
   type ServiceName,
   serviceEntry,
   serviceEnvironment,
+  spawnPostgresProcess,
   spawnService,
-  startEmbeddedDatabase,
-  stopProcess,
   waitUntilReady,
 } from './system';
 import { ensureWebBuilt } from './web-build';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const config = parseEnv(
   z.object({
@@ -33,7 +38,7 @@ const config = parseEnv(
     GATEWAY_PORT: port(4000),
     AUTH_PORT: port(4001),
     IMAGE_PORT: port(4002),
-    READY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+    READY_TIMEOUT_MS: positiveInt(60_000),
     AUTH_JWKS_URL: optionalString,
     AUTH_SUBGRAPH_URL: optionalString,
     IMAGE_SUBGRAPH_URL: optionalString,
@@ -45,6 +50,14 @@ const config = parseEnv(
     GATEWAY_METRICS_PORT: port(9400),
     AUTH_METRICS_PORT: port(9401),
     IMAGE_METRICS_PORT: port(9402),
+    /** First restart delay after a crash; doubles per crash in a row up to RESTART_BACKOFF_MAX_MS. */
+    RESTART_BACKOFF_MS: positiveInt(500),
+    RESTART_BACKOFF_MAX_MS: positiveInt(10_000),
+    /** More crashes than this within CRASH_WINDOW_MS is a crash loop: npm start gives up. */
+    MAX_CRASHES: positiveInt(5),
+    CRASH_WINDOW_MS: positiveInt(60_000),
+    /** How long a service may drain after SIGTERM before it is killed (its own drain is 10 s). */
+    STOP_GRACE_MS: positiveInt(20_000),
   }),
   process.env,
 );
@@ -54,6 +67,11 @@ const PORTS: Record<ServiceName, number> = {
   'subgraph-image': config.IMAGE_PORT,
   gateway: config.GATEWAY_PORT,
 };
+const PORT_VARIABLES: Record<ServiceName, string> = {
+  'subgraph-auth': 'AUTH_PORT',
+  'subgraph-image': 'IMAGE_PORT',
+  gateway: 'GATEWAY_PORT',
+};
 
 const METRICS_PORTS: Record<ServiceName, number> = {
   'subgraph-auth': config.AUTH_METRICS_PORT,
@@ -61,90 +79,159 @@ const METRICS_PORTS: Record<ServiceName, number> = {
   gateway: config.GATEWAY_METRICS_PORT,
 };
 
-const children = new Map<ServiceName, ChildProcess>();
-let embedded: EmbeddedDatabase | undefined;
 let stopping = false;
+const supervisor = new Supervisor({
+  log: say,
+  initialBackoffMs: config.RESTART_BACKOFF_MS,
+  maxBackoffMs: config.RESTART_BACKOFF_MAX_MS,
+  maxCrashes: config.MAX_CRASHES,
+  crashWindowMs: config.CRASH_WINDOW_MS,
+  onGiveUp: (_unit, why) => {
+    say(`giving up: ${why}`);
+    void stopAll(1);
+  },
+});
 
 function say(message: string): void {
   process.stdout.write(`[start] ${message}\n`);
 }
 
-async function prepareDatabase(): Promise<string> {
-  if (config.DATABASE_URL) {
-    say('using the Postgres at DATABASE_URL');
-    return config.DATABASE_URL;
+/** Problems that would otherwise surface as a 60-second wait or a stack trace, found before anything starts. */
+async function preflight(dataDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  const ports = Object.entries(PORTS) as [ServiceName, number][];
+  for (const [name, value] of ports) {
+    const refused = browserRefusedPort(value);
+    if (refused) problems.push(`${PORT_VARIABLES[name]}=${value}: ${refused}`);
+    else if (await portInUse(value)) {
+      problems.push(
+        `${PORT_VARIABLES[name]}=${value}: the port is in use by another program (another npm start?); stop it or choose another port`,
+      );
+    }
   }
-  const dataDir = path.resolve(ROOT, config.DATA_DIR);
-  say(`starting embedded Postgres (data in ${dataDir}, port ${config.EMBEDDED_PG_PORT})`);
-  const started = await startEmbeddedDatabase({
-    dataDir,
-    port: config.EMBEDDED_PG_PORT,
-    database: 'imagehub',
-  });
-  embedded = started.server;
-  return started.url;
+  if (!config.DATABASE_URL) {
+    if (await portInUse(config.EMBEDDED_PG_PORT)) {
+      problems.push(
+        `EMBEDDED_PG_PORT=${config.EMBEDDED_PG_PORT}: the port is in use by another program (a Postgres of your own, or an npm start still running?); stop it, choose another port with EMBEDDED_PG_PORT, or point DATABASE_URL at that Postgres`,
+      );
+    }
+    const unreachable = unreachableByPostgresUser(dataDir);
+    if (unreachable) problems.push(unreachable);
+  }
+  return problems;
 }
 
-function startService(name: ServiceName, databaseUrl: string): void {
-  const child = spawnService(
+function postgresUnit(dataDir: string, onUrl: (url: string) => void): Unit {
+  return {
+    name: 'postgres',
+    // A fast shutdown ends connections and checkpoints; give a slow disk time for that.
+    stopGraceMs: 30_000,
+    forwardOutput: false,
+    spawn: () => spawnPostgresProcess({ dataDir, port: config.EMBEDDED_PG_PORT, detached: true }),
+    ready: async (child) => onUrl(await postgresUrl(child)),
+  };
+}
+
+function serviceUnit(name: ServiceName, databaseUrl: string): Unit {
+  return {
     name,
-    serviceEnvironment({
-      ports: PORTS,
-      databaseUrl,
-      dataDir: path.resolve(ROOT, config.DATA_DIR),
-      nodeEnv: config.NODE_ENV,
-      logLevel: config.LOG_LEVEL,
-      publicUrl: `http://localhost:${config.GATEWAY_PORT}`,
-      metricsPorts: METRICS_PORTS,
-      // Where the services find each other when the ports are moved; explicit settings win.
-      overrides: {
-        AUTH_JWKS_URL: config.AUTH_JWKS_URL,
-        AUTH_SUBGRAPH_URL: config.AUTH_SUBGRAPH_URL,
-        IMAGE_SUBGRAPH_URL: config.IMAGE_SUBGRAPH_URL,
-        PUBLIC_URL: config.PUBLIC_URL,
-        TRUST_PROXY: config.TRUST_PROXY,
-        AUTH_HOST: config.AUTH_HOST,
-        IMAGE_HOST: config.IMAGE_HOST,
-        METRICS_HOST: config.METRICS_HOST,
-      },
-    }),
-  );
-  child.once('exit', (code, signal) => {
-    children.delete(name);
-    if (stopping) return;
-    say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
-    void stopAll(1);
-  });
-  children.set(name, child);
+    stopGraceMs: config.STOP_GRACE_MS,
+    forwardOutput: true,
+    spawn: () =>
+      spawnService(
+        name,
+        serviceEnvironment({
+          ports: PORTS,
+          databaseUrl,
+          dataDir: path.resolve(ROOT, config.DATA_DIR),
+          nodeEnv: config.NODE_ENV,
+          logLevel: config.LOG_LEVEL,
+          publicUrl: `http://localhost:${config.GATEWAY_PORT}`,
+          metricsPorts: METRICS_PORTS,
+          // Where the services find each other when the ports are moved; explicit settings win.
+          overrides: {
+            AUTH_JWKS_URL: config.AUTH_JWKS_URL,
+            AUTH_SUBGRAPH_URL: config.AUTH_SUBGRAPH_URL,
+            IMAGE_SUBGRAPH_URL: config.IMAGE_SUBGRAPH_URL,
+            PUBLIC_URL: config.PUBLIC_URL,
+            TRUST_PROXY: config.TRUST_PROXY,
+            AUTH_HOST: config.AUTH_HOST,
+            IMAGE_HOST: config.IMAGE_HOST,
+            METRICS_HOST: config.METRICS_HOST,
+          },
+        }),
+        'pipe',
+        true,
+      ),
+    ready: (child) => {
+      const exited = new Promise<never>((_, reject) =>
+        child.once('exit', (code, signal) =>
+          reject(new Error(`${name} exited during start-up (${signal ?? `exit code ${code}`})`)),
+        ),
+      );
+      return Promise.race([
+        exited,
+        waitUntilReady(PORTS[name], config.READY_TIMEOUT_MS, () => child.exitCode !== null || stopping),
+      ]);
+    },
+  };
 }
 
 async function stopAll(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  // Reverse order: the gateway stops taking requests before the subgraphs it calls.
-  for (const name of [...SERVICE_ORDER].reverse()) {
-    const child = children.get(name);
-    if (child) await stopProcess(child);
-  }
-  await embedded?.stop().catch(() => {});
+  say('stopping: services first (gateway first), then Postgres');
+  await supervisor.stop();
+  say('stopped');
   process.exit(exitCode);
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (!stopping) {
+        say(`${signal}: stopping`);
+        void stopAll(0);
+        return;
+      }
+      // A second signal while stopping: the user means it.
+      say(`${signal} again: killing everything now`);
+      supervisor.killAll('SIGKILL');
+      process.exit(1);
+    });
+  }
+  // Should this process die of something unexpected, its children must not outlive it.
+  process.on('exit', () => supervisor.killAll('SIGTERM'));
+
+  const dataDir = path.resolve(ROOT, config.DATA_DIR);
+  const problems = await preflight(dataDir);
+  if (problems.length > 0) {
+    say(`cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    process.exit(1);
+  }
+
   ensureWebBuilt(say);
-  const databaseUrl = await prepareDatabase();
-  const applied = await runMigrations(databaseUrl);
+
+  let databaseUrl = config.DATABASE_URL;
+  if (databaseUrl) {
+    say('using the Postgres at DATABASE_URL');
+  } else {
+    say(`starting embedded Postgres (data in ${dataDir}, port ${config.EMBEDDED_PG_PORT})`);
+    await supervisor.add(
+      postgresUnit(dataDir, (url) => {
+        databaseUrl = url;
+      }),
+    );
+  }
+  const applied = await runMigrations(databaseUrl!);
   say(applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
   // While a service is still being written it has no entry point yet; start the ones that exist.
   const available = SERVICE_ORDER.filter((name) => existsSync(serviceEntry(name)));
   for (const name of available) {
     if (stopping) return;
     say(`starting ${name} on port ${PORTS[name]}`);
-    startService(name, databaseUrl);
-    await waitUntilReady(PORTS[name], config.READY_TIMEOUT_MS, () => stopping);
+    await supervisor.add(serviceUnit(name, databaseUrl!));
   }
   if (stopping) return;
   const front = available.includes('gateway') ? 'gateway' : available[0];
@@ -159,7 +246,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (stopping) return;
   say(`failed: ${error instanceof Error ? error.message : String(error)}`);
-  if (children.size > 0 || embedded) void stopAll(1);
-  else process.exit(1);
+  void stopAll(1);
 });

@@ -83,11 +83,13 @@ export async function startEmbeddedDatabase(options: {
   port: number;
   database: string;
   ephemeral?: boolean;
+  onLog?: (message: string) => void;
 }): Promise<{ url: string; server: EmbeddedDatabase }> {
   const server = await startEmbeddedPostgres({
     dataDir: options.dataDir,
     port: options.port,
     ephemeral: options.ephemeral,
+    onLog: options.onLog,
   });
   const admin = createDb({ url: server.url, applicationName: 'launcher', poolMax: 1 });
   try {
@@ -110,16 +112,70 @@ export async function runMigrations(databaseUrl: string): Promise<string[]> {
   }
 }
 
-/** Runs one service from its TypeScript sources in a process of its own. */
+/**
+ * Runs one service from its TypeScript sources in a process of its own. `detached` puts it in a
+ * process group of its own, so that a terminal's Ctrl+C reaches only the supervisor, which then
+ * stops everything in order.
+ */
 export function spawnService(
   name: ServiceName,
   env: Record<string, string | undefined>,
   stdio: 'inherit' | 'pipe' | 'ignore' = 'inherit',
+  detached = false,
 ): ChildProcess {
   return spawn(process.execPath, ['--conditions=development', '--import', 'tsx', serviceEntry(name)], {
     cwd: ROOT,
     stdio: ['ignore', stdio, stdio],
     env,
+    detached,
+  });
+}
+
+/**
+ * Starts the embedded Postgres in a process of its own (scripts/postgres-process.ts) and resolves
+ * with its URL once it accepts connections; rejects with Postgres's own explanation if it cannot start.
+ * SIGTERM to the child stops Postgres cleanly.
+ */
+export async function startPostgresProcess(options: {
+  dataDir: string;
+  port: number;
+  detached?: boolean;
+}): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnPostgresProcess(options);
+  return { child, url: await postgresUrl(child) };
+}
+
+export function spawnPostgresProcess(options: { dataDir: string; port: number; detached?: boolean }) {
+  return spawn(
+    process.execPath,
+    [
+      '--conditions=development',
+      '--import',
+      'tsx',
+      path.join(ROOT, 'scripts', 'postgres-process.ts'),
+      options.dataDir,
+      String(options.port),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false },
+  );
+}
+
+/** The URL a Postgres process prints once it accepts connections; its own explanation if it exits first. */
+export async function postgresUrl(child: ChildProcess): Promise<string> {
+  let stdout = '';
+  let stderr = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      const line = stdout.split('\n').find((l) => l.startsWith('{"url"'));
+      if (line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(stderr.trim() || `embedded Postgres exited (${signal ?? `code ${code}`})`)),
+    );
   });
 }
 

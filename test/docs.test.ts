@@ -36,7 +36,9 @@ const markdown = [
   'gateway/README.md',
   'subgraph-auth/README.md',
   'subgraph-image/README.md',
-  ...readdirSync(path.join(ROOT, 'docs')).map((name) => `docs/${name}`),
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
 ];
 
 describe.each(markdown)('%s', (file) => {

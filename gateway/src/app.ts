@@ -6,13 +6,11 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import {
   apolloSettings,
-  bearerToken,
+  authenticateBearer,
   closeServer,
   createBaseApp,
   createLogger,
   createMetricsServer,
-  InvalidTokenError,
-  ideEnabled,
   jsonErrorHandler,
   type Logger,
   type Service,
@@ -24,6 +22,7 @@ import { GraphQLError } from 'graphql';
 import { Pool } from 'undici';
 import type { Config } from './config';
 import { corsFor } from './http/cors';
+import { IDE_ASSETS_PATH, ideAssets, idePage } from './http/ide';
 import { imageProxy } from './http/image-proxy';
 import { webApp } from './http/web-app';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
@@ -47,21 +46,6 @@ export interface GatewayServer extends Service {
 }
 
 const SUBGRAPH_NAMES = ['auth', 'image'] as const;
-
-/** What the IDE opens with in development: the first step of the journey, and where the token goes. */
-const SANDBOX_DOCUMENT = `# 1. Run Register (or Login), 2. copy accessToken into the Authorization header below, 3. run Me.
-mutation Register {
-  register(name: "Ada", email: "ada@example.com", password: "correct horse battery staple") {
-    accessToken
-    refreshToken
-    user { id name email }
-  }
-}
-
-query Me {
-  me { id name email images(first: 20) { totalCount edges { node { id filename url thumbnailUrl } } } }
-}
-`;
 
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<GatewayServer> {
   const logger = overrides.logger ?? createLogger('gateway', config.logLevel);
@@ -128,11 +112,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       nodeEnv: config.nodeEnv,
       logger,
       metrics,
-      landingPage: {
-        document: SANDBOX_DOCUMENT,
-        headers: { Authorization: 'Bearer <accessToken from register or login>' },
-        includeCookies: false,
-      },
+      // The IDE is ours (http/ide.ts): Apollo's landing page would load its own from a CDN.
+      landingPage: false,
+      introspection: config.graphqlIde,
       plugins: [
         requireResolvableOperation,
         singleUseUploads<GatewayContext>((value) => value instanceof StreamedUpload),
@@ -151,7 +133,6 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     logger,
     metrics,
     isDraining: () => draining,
-    allowIdeAssets: ideEnabled(config.nodeEnv),
     ready: async () => {
       if (!supergraphLoaded) return false;
       const answers = await Promise.all(
@@ -172,16 +153,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       maxFieldBytes: config.maxJsonBodyBytes,
       onUploadBytes: (bytes) => metrics.uploadBytes.inc(bytes),
       onRefused: () => metrics.uploads.inc({ outcome: 'refused' }),
-      authenticate: async (req) => {
-        const token = bearerToken(req.headers.authorization);
-        if (!token) return { problem: 'Authentication required' };
-        try {
-          const claims = await uploadTokens.verify(token);
-          return { userId: String(claims.sub) };
-        } catch (error) {
-          return { problem: error instanceof InvalidTokenError ? error.message : 'Invalid token' };
-        }
-      },
+      authenticate: (req) => authenticateBearer(req.headers.authorization, uploadTokens),
       slots: uploadSlots,
       minBytesPerSec: config.uploadMinBytesPerSec,
       rateGraceMs: config.uploadRateGraceMs,
@@ -194,6 +166,10 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
     expressMiddleware(apollo, { context: async ({ req, res }) => contextFromRequest(req, res) }),
   ];
+  if (config.graphqlIde) {
+    app.use(IDE_ASSETS_PATH, ideAssets());
+    graphqlHandlers.unshift(idePage());
+  }
   // Routes rather than a mount: a mount rewrites req.url, and the latency metric labels by path.
   app.get('/graphql', ...graphqlHandlers);
   app.post('/graphql', ...graphqlHandlers);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import {
   csv,
   DEFAULT_MAX_TOKEN_LIFETIME_SEC,
+  ideEnabled,
   logLevel,
   nodeEnv,
   optionalString,
@@ -34,6 +35,12 @@ const schema = z.object({
   WEB_DIR: optionalString,
   /** Same default as the image subgraph, so an oversized upload is refused before it is forwarded. */
   MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
+  /**
+   * The GraphQL IDE at GET /graphql, and the introspection it needs. Unset: on outside production,
+   * off in production. `true` in production exposes the schema and an IDE page to anyone who can
+   * reach the gateway; the API's own checks (tokens, limits) stay as they are.
+   */
+  GRAPHQL_IDE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional(),
   /** Browser origins allowed to call the API cross-origin; empty means same-origin only. */
   CORS_ORIGINS: csv,
   /** Size cap for JSON request bodies (a query plus variables; files travel as multipart). */
@@ -70,6 +77,8 @@ export interface Config {
   port: number;
   /** Where `/metrics` is served: never the public port. */
   metrics: { port: number; host: string };
+  /** GRAPHQL_IDE resolved: the IDE page (http/ide.ts) and introspection, together. */
+  graphqlIde: boolean;
   subgraphs: { auth: string; image: string };
   /** `maxTokenLifetimeSec`: tokens claiming a longer life (exp - iat) are refused. */
   jwt: { issuer: string; audience: string; maxTokenLifetimeSec: number };
@@ -106,6 +115,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     port: e.GATEWAY_PORT,
     metrics: { port: e.GATEWAY_METRICS_PORT, host: e.METRICS_HOST },
+    graphqlIde:
+      e.GRAPHQL_IDE === undefined ? ideEnabled(e.NODE_ENV) : ['true', '1', 'yes'].includes(e.GRAPHQL_IDE),
     subgraphs: { auth: e.AUTH_SUBGRAPH_URL, image: e.IMAGE_SUBGRAPH_URL },
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, maxTokenLifetimeSec: e.ACCESS_TOKEN_MAX_TTL },
     jwksUrl: e.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', e.AUTH_SUBGRAPH_URL).toString(),

@@ -100,9 +100,7 @@ describe('the gateway front door', () => {
   });
 
   it('serves the IDE and introspection in development', async () => {
-    const page = await fetch(`${system.gatewayUrl}/graphql`, { headers: { accept: 'text/html' } });
-    expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/sandbox/i);
+    await expectIde(system.gatewayUrl);
     const introspection = await gql<{ __schema: { queryType: { name: string } } }>(
       system.gatewayUrl,
       '{ __schema { queryType { name } types { name fields { name } } } }',
@@ -169,8 +167,7 @@ describe('the gateway front door', () => {
       const port = await listen(production.httpServer, 0, '127.0.0.1');
       const url = `http://127.0.0.1:${port}`;
       try {
-        const page = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
-        expect(await page.text()).not.toMatch(/sandbox/i);
+        await expectNoIde(url);
 
         const introspection = await gql(url, '{ __schema { queryType { name } } }');
         expect(introspection.data ?? null).toBeNull();
@@ -188,5 +185,70 @@ describe('the gateway front door', () => {
         await production.close();
       }
     });
+
+    it('serves the IDE and introspection when GRAPHQL_IDE=true, and still hides the rest', async () => {
+      await withGateway(system, { NODE_ENV: 'production', GRAPHQL_IDE: 'true' }, async (url) => {
+        await expectIde(url);
+        const typo = await gql(url, '{ me { emial } }');
+        expect(typo.errors?.[0]?.message).not.toMatch(/did you mean/i);
+      });
+    });
+  });
+
+  it('GRAPHQL_IDE=false turns the IDE off in development too', async () => {
+    await withGateway(system, { NODE_ENV: 'development', GRAPHQL_IDE: 'false' }, expectNoIde);
   });
 });
+
+/** A gateway of its own with `env` (in front of the same subgraphs), for `check`, then closed. */
+async function withGateway(
+  system: RunningSystem,
+  env: Record<string, string>,
+  check: (url: string) => Promise<void>,
+) {
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    AUTH_SUBGRAPH_URL: system.gatewayConfig.subgraphs.auth,
+    IMAGE_SUBGRAPH_URL: system.gatewayConfig.subgraphs.image,
+    ...env,
+  });
+  const server = await createServer(config);
+  const port = await listen(server.httpServer, 0, '127.0.0.1');
+  try {
+    await check(`http://127.0.0.1:${port}`);
+  } finally {
+    await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+    await server.close();
+  }
+}
+
+/** The IDE page, its own files from this origin under a policy that allows no other, and the introspection it needs. */
+async function expectIde(url: string) {
+  const page = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toMatch(/AltairGraphQL\.init/);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  expect(csp).toMatch(/default-src 'self'/);
+  expect(csp).toMatch(/connect-src 'self'/);
+  // Every script the page loads is one of ours, by relative path under the IDE's base.
+  expect(html).toMatch(/<base href="\/graphql\/ide\/">/);
+  expect(html).not.toMatch(/<script[^>]+src="(https?:)?\/\//);
+  const script = await fetch(`${url}/graphql/ide/main.js`);
+  expect(script.status).toBe(200);
+  expect(script.headers.get('content-type')).toMatch(/javascript/);
+  const introspection = await gql<{ __schema: { queryType: { name: string } } }>(
+    url,
+    '{ __schema { queryType { name } types { name fields { name } } } }',
+  );
+  expect(introspection.data?.__schema.queryType.name).toBe('Query');
+}
+
+async function expectNoIde(url: string) {
+  const page = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
+  expect(await page.text()).not.toMatch(/altair|sandbox/i);
+  expect((await fetch(`${url}/graphql/ide/main.js`)).status).toBe(404);
+  const introspection = await gql(url, '{ __schema { queryType { name } } }');
+  expect(introspection.data ?? null).toBeNull();
+  expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
+}

@@ -465,3 +465,15 @@ describe('overlay pi', () => {
     expect(volume.spec.persistentVolumeReclaimPolicy).toBe('Retain');
   });
 });
+
+describe('the GraphQL IDE', () => {
+  const gatewayEnv = (overlay: string) => {
+    const objects = render(`overlays/${overlay}`);
+    return envOf(objects, podSpec(find(objects, 'Deployment', 'gateway')).containers[0]);
+  };
+
+  it('is on in the dev overlay and off (unset, production default) in the pi overlay', () => {
+    expect(gatewayEnv('dev').get('GRAPHQL_IDE')).toBe('true');
+    expect(gatewayEnv('pi').has('GRAPHQL_IDE')).toBe(false);
+  });
+});

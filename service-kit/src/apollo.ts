@@ -35,8 +35,10 @@ export interface ApolloSettingsOptions<C extends BaseContext> {
   nodeEnv: NodeEnv;
   logger: Logger;
   metrics: ServiceMetrics;
-  /** The IDE's starting document and headers (development and test only). */
-  landingPage?: ApolloServerPluginLandingPageLocalDefaultOptions;
+  /** The IDE's starting document and headers (development and test only); `false`: the service serves its own IDE. */
+  landingPage?: ApolloServerPluginLandingPageLocalDefaultOptions | false;
+  /** Overrides the default (outside production only), e.g. where an operator turned an IDE on. */
+  introspection?: boolean;
   /** Plugins of this service, run before the shared ones. */
   plugins?: ApolloServerPlugin<C>[];
 }
@@ -69,7 +71,7 @@ export function apolloSettings<C extends BaseContext>(options: ApolloSettingsOpt
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
-    introspection: nodeEnv !== 'production',
+    introspection: options.introspection ?? nodeEnv !== 'production',
     includeStacktraceInErrorResponses: nodeEnv === 'development',
     formatError:
       options.role === 'subgraph'
@@ -85,7 +87,7 @@ export function apolloSettings<C extends BaseContext>(options: ApolloSettingsOpt
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
-      ideEnabled(nodeEnv)
+      ideEnabled(nodeEnv) && options.landingPage !== false
         ? ApolloServerPluginLandingPageLocalDefault(options.landingPage)
         : ApolloServerPluginLandingPageDisabled(),
     ],

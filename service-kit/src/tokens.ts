@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { UnauthenticatedReason } from './errors';
 
 /** The only algorithm this system signs with. Verifiers pin it: `alg` in a token header is never trusted. */
 export const ACCESS_TOKEN_ALGORITHM = 'ES256' as const;
@@ -42,6 +43,13 @@ export const DEFAULT_MAX_TOKEN_LIFETIME_SEC = 3600;
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
+  /** TOKEN_EXPIRED only for a genuine token past its `exp`: the one case a refresh can fix. */
+  constructor(
+    message: string,
+    readonly reason: UnauthenticatedReason = UnauthenticatedReason.TOKEN_INVALID,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -98,8 +106,10 @@ export class TokenVerifier {
       return claims as AccessTokenClaims;
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
-      const expired = error instanceof jwt.TokenExpiredError;
-      throw new InvalidTokenError(expired ? 'Token expired' : 'Invalid token');
+      if (error instanceof jwt.TokenExpiredError) {
+        throw new InvalidTokenError('Token expired', UnauthenticatedReason.TOKEN_EXPIRED);
+      }
+      throw new InvalidTokenError('Invalid token');
     }
   }
 
@@ -149,6 +159,31 @@ export class TokenVerifier {
     if (jwk.alg && jwk.alg !== ACCESS_TOKEN_ALGORITHM) return;
     const { d: _private, ...publicPart } = jwk;
     this.keys.set(jwk.kid, createPublicKey({ key: publicPart, format: 'jwk' }));
+  }
+}
+
+export type BearerAuthentication =
+  | { userId: string; reason?: undefined }
+  | { userId?: undefined; reason: UnauthenticatedReason };
+
+/**
+ * The caller behind an `Authorization` header, or why there is none: TOKEN_MISSING without the
+ * header, TOKEN_INVALID for a header that is not a bearer JWT or a token that fails verification,
+ * TOKEN_EXPIRED for a genuine token past its `exp`. Every service decides this the same way.
+ */
+export async function authenticateBearer(
+  header: string | string[] | undefined,
+  verifier: TokenVerifier,
+): Promise<BearerAuthentication> {
+  const present = Array.isArray(header) ? header.length > 0 && header[0] !== '' : Boolean(header);
+  if (!present) return { reason: UnauthenticatedReason.TOKEN_MISSING };
+  const token = bearerToken(header);
+  if (!token) return { reason: UnauthenticatedReason.TOKEN_INVALID };
+  try {
+    return { userId: (await verifier.verify(token)).sub };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return { reason: error.reason };
+    throw error;
   }
 }
 

@@ -4,7 +4,6 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
 import {
   apolloSettings,
-  bearerToken,
   closeServer,
   createBaseApp,
   createLogger,
@@ -100,7 +99,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         context: async ({ req }): Promise<Context> => ({
           ip: clientIp(req),
           log: requestLogger(req, logger),
-          bearer: bearerToken(req.headers.authorization),
+          authorization: req.headers.authorization,
           auth,
           loaders: createLoaders(users),
         }),

@@ -7,7 +7,8 @@ import type { User, UserStore } from './store/users';
 export interface Context {
   ip: string;
   log: Logger;
-  bearer: string | undefined;
+  /** The raw `Authorization` header: missing and malformed are different reasons (TOKEN_MISSING, TOKEN_INVALID). */
+  authorization: string | undefined;
   auth: AuthService;
   loaders: { userById: DataLoader<string, User | null> };
 }

@@ -43,7 +43,7 @@ describe('login', () => {
     expect(wrongPassword.errors).toEqual(unknownEmail.errors);
     expect(wrongPassword.errors![0]).toMatchObject({
       message: 'Invalid email or password',
-      extensions: { code: 'UNAUTHENTICATED' },
+      extensions: { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS' },
     });
   });
 
@@ -72,7 +72,7 @@ describe('login', () => {
     ['an empty password', 'someone@example.test', ''],
   ])('answers %s with UNAUTHENTICATED', async (_label, email, password) => {
     const result = await login(email, password);
-    expect(result.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    expect(result.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS' });
   });
 
   it.each([

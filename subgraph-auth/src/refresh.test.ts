@@ -38,7 +38,7 @@ const sha256 = (token: string) => createHash('sha256').update(token).digest();
 
 function expectInvalid(result: { data?: unknown; errors?: { extensions?: Record<string, unknown> }[] }) {
   expect(result.data).toBeNull();
-  expect(result.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  expect(result.errors![0]!.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'REFRESH_TOKEN_INVALID' });
 }
 
 describe('refreshToken', () => {

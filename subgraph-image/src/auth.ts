@@ -1,7 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { bearerToken, InvalidTokenError, type TokenVerifier, unauthenticated } from '@imagehub/service-kit';
+import {
+  authenticateBearer,
+  type BearerAuthentication,
+  type TokenVerifier,
+  unauthenticated,
+} from '@imagehub/service-kit';
 
-export type Authentication = { userId: string } | { userId?: undefined; problem: string };
+export type Authentication = BearerAuthentication;
 
 // One verification per request, whether the multipart middleware or the GraphQL context asks first.
 const verified = new WeakMap<IncomingMessage, Promise<Authentication>>();
@@ -13,26 +18,14 @@ const verified = new WeakMap<IncomingMessage, Promise<Authentication>>();
 export function authenticate(req: IncomingMessage, verifier: TokenVerifier): Promise<Authentication> {
   let result = verified.get(req);
   if (!result) {
-    result = verify(req, verifier);
+    result = authenticateBearer(req.headers.authorization, verifier);
     verified.set(req, result);
   }
   return result;
 }
 
-async function verify(req: IncomingMessage, verifier: TokenVerifier): Promise<Authentication> {
-  const token = bearerToken(req.headers.authorization);
-  if (!token) return { problem: 'Authentication required' };
-  try {
-    const claims = await verifier.verify(token);
-    return { userId: claims.sub };
-  } catch (error) {
-    if (error instanceof InvalidTokenError) return { problem: 'Invalid or expired access token' };
-    throw error;
-  }
-}
-
-/** The caller's user id, or UNAUTHENTICATED. */
+/** The caller's user id, or UNAUTHENTICATED with the reason. */
 export function requireUser(auth: Authentication): string {
-  if (auth.userId === undefined) throw unauthenticated(auth.problem);
+  if (auth.reason) throw unauthenticated(auth.reason);
   return auth.userId;
 }

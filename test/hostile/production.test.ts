@@ -107,7 +107,7 @@ describe('production mode', () => {
     expect(introspection.data?.__schema).toBeUndefined();
     expect(codesOf(introspection)).toContain('GRAPHQL_VALIDATION_FAILED');
     const page = await sys.request('gateway', '/graphql', { headers: { accept: 'text/html' } });
-    expect(await page.text()).not.toMatch(/sandbox|embeddable|apollo-server-landing-page/i);
+    expect(await page.text()).not.toMatch(/sandbox|embeddable|apollo-server-landing-page|altair/i);
   });
 
   test('gateway: CORS answers the configured origins only', async () => {

@@ -3,7 +3,7 @@
  * hostile-input and soak suites. Every answer and every log line is recorded, so a suite can check
  * headers on all of them and look for secrets in the logs afterwards.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,15 +18,13 @@ import {
   readGraphQLResult,
 } from '@imagehub/test-kit';
 import {
-  ROOT,
   type ServiceName,
   serviceEnvironment,
   spawnService,
+  startPostgresProcess,
   waitUntilAnswers,
   waitUntilReady,
 } from '../../scripts/system';
-
-const POSTGRES_PROCESS = path.join(__dirname, 'postgres-process.ts');
 
 export type { ServiceName };
 export const SERVICES: ServiceName[] = ['subgraph-auth', 'subgraph-image', 'gateway'];
@@ -161,34 +159,11 @@ export class System {
 
   /** Starts (or restarts, on the same port and data folder) the embedded Postgres, in its own process. */
   async startPostgres(): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=development',
-        '--import',
-        'tsx',
-        POSTGRES_PROCESS,
-        path.join(this.dataDir, 'pg'),
-        String(this.pgPort),
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.postgres = child;
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        const line = output.split('\n').find((l) => l.startsWith('{"url"'));
-        if (line) resolve((JSON.parse(line) as { url: string }).url);
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-      });
-      child.once('exit', (code) =>
-        reject(new Error(`embedded Postgres exited (${code}): ${output.slice(-2000)}`)),
-      );
+    const { child, url } = await startPostgresProcess({
+      dataDir: path.join(this.dataDir, 'pg'),
+      port: this.pgPort,
     });
+    this.postgres = child;
     this.databaseUrl = url;
     this.db = createDb({ url, applicationName: 'test-harness', poolMax: 3 });
   }

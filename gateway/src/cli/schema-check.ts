@@ -1,18 +1,21 @@
 /**
  * `npm run schema:check [-- --base <git ref>]`: the offline counterpart of `rover subgraph check`.
- * Composes the API schema at the base ref (default HEAD~1) and in the working tree, lists the
- * changes, and exits 1 on breaking ones. No base (first commit, shallow clone) is reported and passes.
+ * Composes the API schema at the base (see resolveBase: the given ref, else the merge base with
+ * origin/main or main, else HEAD~1) and in the working tree, lists the changes, and exits 1 on
+ * breaking ones. No base at all (first commit, shallow clone) is reported and passes.
  */
 import { readWorkingTreeSdl } from '../supergraph/compose';
-import { checkSchemaChange, formatReport, readSdlAtRef } from '../supergraph/schema-check';
+import { checkSchemaChange, formatReport, readSdlAtRef, resolveBase } from '../supergraph/schema-check';
 
 async function main(argv: string[]): Promise<number> {
   const baseIndex = argv.indexOf('--base');
-  const base = baseIndex >= 0 ? argv[baseIndex + 1] : 'HEAD~1';
-  if (!base) {
+  const given = baseIndex >= 0 ? argv[baseIndex + 1] : undefined;
+  if (baseIndex >= 0 && given === undefined) {
     console.error('--base needs a git ref');
     return 2;
   }
+  const { ref: base, why } = resolveBase(given);
+  console.log(`Comparing with ${base} (${why}).`);
   const atBase = readSdlAtRef(base);
   try {
     const report = await checkSchemaChange('sdl' in atBase ? atBase.sdl : undefined, readWorkingTreeSdl());

@@ -10,6 +10,42 @@ export interface SchemaCheckReport {
   safe: Change[];
 }
 
+const git = (args: string[], cwd: string): string | undefined => {
+  try {
+    return execFileSync('git', args, { cwd, stdio: 'pipe', encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+};
+const commitOf = (ref: string, cwd: string) =>
+  git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], cwd);
+
+/** Branches a change is meant to merge into, in the order they are tried. */
+export const MAINLINES = ['origin/main', 'main'];
+
+/**
+ * What to compare with, the way `rover subgraph check` compares with the published schema: the
+ * schema the branch started from, so a breaking change stays visible however many commits follow it.
+ * 1. An explicit ref (CI passes the push's `before` commit), when it exists.
+ * 2. The merge base of HEAD with the mainline (origin/main, else main), when HEAD is ahead of it.
+ * 3. HEAD~1: on the mainline itself, or in a clone that has no mainline (a lone branch, no remote).
+ * The reason is part of the answer, for the report.
+ */
+export function resolveBase(explicit: string | undefined, cwd = REPO_ROOT): { ref: string; why: string } {
+  // A push that creates a branch reports an all-zero `before`: there is no previous commit.
+  if (explicit && !/^0+$/.test(explicit)) {
+    if (commitOf(explicit, cwd)) return { ref: explicit, why: 'as given' };
+  }
+  const head = commitOf('HEAD', cwd);
+  for (const mainline of MAINLINES) {
+    if (!head || !commitOf(mainline, cwd)) continue;
+    const base = git(['merge-base', 'HEAD', mainline], cwd);
+    if (base && base !== head) return { ref: base, why: `merge base of HEAD and ${mainline}` };
+  }
+  const unusable = explicit ? `${explicit} is not a commit here; ` : '';
+  return { ref: 'HEAD~1', why: `${unusable}HEAD is on the mainline or there is none: the previous commit` };
+}
+
 /** Reads every subgraph's SDL as of a git ref; undefined with a reason when the ref or a file is missing. */
 export function readSdlAtRef(
   ref: string,

@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import { answerThenLinger, ErrorCode } from '@imagehub/service-kit';
+import { answerThenLinger, type BearerAuthentication, ErrorCode } from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { badRequest, parseMap, parseOperations, placeUpload } from './form-fields';
@@ -16,7 +16,7 @@ export interface MultipartOptions {
    * Uploads only: an anonymous client must not make the gateway stream megabytes to a subgraph
    * that will refuse them (and, refusing early, cut the connection under the gateway's feet).
    */
-  authenticate?: (req: Request) => Promise<{ userId: string } | { problem: string }>;
+  authenticate?: (req: Request) => Promise<BearerAuthentication>;
   /** Upload slots, per user and address (needs `authenticate`); beyond them, TOO_MANY_REQUESTS. */
   slots?: UploadSlots;
   /**
@@ -60,8 +60,8 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     }
     if (options.authenticate) {
       return void options.authenticate(req).then((caller) => {
-        if ('problem' in caller) {
-          return refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, caller.problem));
+        if (caller.reason) {
+          return refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, '', caller.reason));
         }
         const slot = options.slots?.take(caller.userId, req.socket.remoteAddress ?? '');
         if (slot && 'refused' in slot) {
@@ -292,7 +292,9 @@ function refuse(req: Request, res: Response, error: Error): void {
       ? { code, field: 'file' }
       : code === ErrorCode.TOO_MANY_REQUESTS
         ? { code, retryAfter: 1 }
-        : { code };
+        : known?.reason
+          ? { code, reason: known.reason }
+          : { code };
   req.unpipe();
   // The rest of the body is not wanted, but it is read (a bounded amount) before the connection
   // closes, so that a client still sending gets this answer rather than a reset connection.

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { ErrorCode } from '@imagehub/service-kit';
+import { type ErrorCode, UNAUTHENTICATED_MESSAGES, type UnauthenticatedReason } from '@imagehub/service-kit';
 
 export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError';
@@ -12,8 +12,10 @@ export class UploadRequestError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    /** For UNAUTHENTICATED: why, with the one wording every service uses for it. */
+    readonly reason?: UnauthenticatedReason,
   ) {
-    super(message);
+    super(reason ? UNAUTHENTICATED_MESSAGES[reason] : message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { UNAUTHENTICATED_MESSAGES } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
 import { multipartUpload, noisePng, noisePngOfSize, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from '../test-support/system';
@@ -127,7 +128,10 @@ describe('uploads through the gateway', () => {
       },
     );
     expect(anonymous.errors).toEqual([
-      { message: 'Authentication required', extensions: { code: 'UNAUTHENTICATED' } },
+      {
+        message: UNAUTHENTICATED_MESSAGES.TOKEN_MISSING,
+        extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_MISSING' },
+      },
     ]);
     const forged = await uploadImage(
       system.gatewayUrl,

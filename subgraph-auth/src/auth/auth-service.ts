@@ -1,9 +1,10 @@
 import type { Knex } from '@imagehub/db';
 import {
+  authenticateBearer,
   badUserInput,
-  InvalidTokenError,
   type Logger,
   tooManyRequests,
+  UnauthenticatedReason,
   unauthenticated,
 } from '@imagehub/service-kit';
 import { REFRESH_TOKEN_PATTERN, type SessionStore } from '../store/sessions';
@@ -44,8 +45,6 @@ export interface AuthServiceDeps {
   throttle: Throttle;
 }
 
-const INVALID_CREDENTIALS = 'Invalid email or password';
-const INVALID_REFRESH_TOKEN = 'Refresh token is invalid, expired or revoked';
 const EMAIL_TAKEN = 'An account with this email already exists';
 
 /**
@@ -97,7 +96,7 @@ export class AuthService {
     if (!credentials || !matches) {
       await throttle.loginFailed(email, caller.ip);
       caller.log.info({ knownAccount: credentials !== undefined }, 'login failed');
-      throw unauthenticated(INVALID_CREDENTIALS);
+      throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
     }
     await throttle.loginSucceeded(email, caller.ip);
     const refreshToken = await db.transaction((trx) => sessions.open(credentials.user.id, trx));
@@ -108,7 +107,8 @@ export class AuthService {
   async refresh(token: string, caller: Caller): Promise<AuthPayload> {
     checkRefreshTokenLength(token);
     // A token that is not even well-formed cannot exist: refused without a query or a counter write.
-    if (!REFRESH_TOKEN_PATTERN.test(token)) throw unauthenticated(INVALID_REFRESH_TOKEN);
+    if (!REFRESH_TOKEN_PATTERN.test(token))
+      throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     const { users, sessions, throttle } = this.deps;
     await throttle.chargeRefresh(caller.ip);
     const result = await sessions.rotate(token);
@@ -118,10 +118,10 @@ export class AuthService {
         'used refresh token presented again; session revoked',
       );
     }
-    if (result.outcome !== 'rotated') throw unauthenticated(INVALID_REFRESH_TOKEN);
+    if (result.outcome !== 'rotated') throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     await throttle.refreshSucceeded(caller.ip);
     const [user] = await users.findByIds([result.userId]);
-    if (!user) throw unauthenticated(INVALID_REFRESH_TOKEN);
+    if (!user) throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     return this.payload(user, result.refreshToken);
   }
 
@@ -135,16 +135,11 @@ export class AuthService {
     return true;
   }
 
-  /** The user id in a valid access token; UNAUTHENTICATED for no token or any invalid one. */
-  async authenticate(bearer: string | undefined): Promise<string> {
-    if (!bearer) throw unauthenticated();
-    try {
-      const claims = await this.deps.tokens.verifier.verify(bearer);
-      return claims.sub;
-    } catch (error) {
-      if (error instanceof InvalidTokenError) throw unauthenticated('Access token is invalid or expired');
-      throw error;
-    }
+  /** The user id in a valid access token; UNAUTHENTICATED with the reason otherwise. */
+  async authenticate(authorization: string | undefined): Promise<string> {
+    const caller = await authenticateBearer(authorization, this.deps.tokens.verifier);
+    if (caller.reason) throw unauthenticated(caller.reason);
+    return caller.userId;
   }
 
   private payload(user: User, refreshToken: string): AuthPayload {

@@ -19,7 +19,7 @@ export const User: UserResolvers = {
    */
   async email(user, _args, ctx) {
     if (!('viaReference' in user)) return user.email;
-    const callerId = await ctx.auth.authenticate(ctx.bearer);
+    const callerId = await ctx.auth.authenticate(ctx.authorization);
     if (callerId.toLowerCase() !== user.id.toLowerCase()) {
       throw codedError(ErrorCode.FORBIDDEN, 'Only the user themself may read their email');
     }

@@ -1,4 +1,4 @@
-import { answerThenLinger, ErrorCode, type TokenVerifier } from '@imagehub/service-kit';
+import { answerThenLinger, ErrorCode, type TokenVerifier, unauthenticatedBody } from '@imagehub/service-kit';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { processRequest } from 'graphql-upload-minimal';
 import { authenticate } from '../auth';
@@ -22,10 +22,12 @@ function guardParserErrors(req: Request): void {
   }) as typeof req.pipe;
 }
 
-function refuse(req: Request, res: Response, status: number, code: string, message: string): void {
+type Refusal = [status: number, code: string, message: string, extensions?: Record<string, unknown>];
+
+function refuse(req: Request, res: Response, ...[status, code, message, extensions]: Refusal): void {
   // Read (a bounded amount of) the unwanted body before closing, so a client still sending gets
   // this answer rather than a reset connection.
-  answerThenLinger(req, res, status, { errors: [{ message, extensions: { code } }] });
+  answerThenLinger(req, res, status, { errors: [{ message, extensions: { ...extensions, code } }] });
 }
 
 /**
@@ -34,12 +36,7 @@ function refuse(req: Request, res: Response, status: number, code: string, messa
  * lose the answer there, and the client would see a broken connection instead of the code.
  * A body that runs past the limit is cut off as before.
  */
-function refuseAfterDraining(
-  req: Request,
-  res: Response,
-  maxBodyBytes: number,
-  refusal: [status: number, code: string, message: string],
-): void {
+function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, refusal: Refusal): void {
   let seen = 0;
   const onData = (chunk: Buffer) => {
     seen += chunk.length;
@@ -50,7 +47,8 @@ function refuseAfterDraining(
   };
   const onEnd = () => {
     if (res.headersSent) return;
-    res.status(refusal[0]).json({ errors: [{ message: refusal[2], extensions: { code: refusal[1] } }] });
+    const [status, code, message, extensions] = refusal;
+    res.status(status).json({ errors: [{ message, extensions: { ...extensions, code } }] });
   };
   req.on('data', onData);
   req.once('end', onEnd);
@@ -86,7 +84,8 @@ export function multipartUploads(options: {
     const auth = await authenticate(req, options.verifier);
     if (auth.userId === undefined) {
       // 200 like every other GraphQL error, so gateways pass the code through unchanged.
-      const refusal: [number, string, string] = [200, ErrorCode.UNAUTHENTICATED, auth.problem];
+      const { message, extensions } = unauthenticatedBody(auth.reason);
+      const refusal: Refusal = [200, ErrorCode.UNAUTHENTICATED, message, extensions];
       if (declaredLength > maxBodyBytes) return refuse(req, res, ...refusal);
       return refuseAfterDraining(req, res, maxBodyBytes, refusal);
     }

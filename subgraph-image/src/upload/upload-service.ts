@@ -1,4 +1,4 @@
-import { badUserInput, unauthenticated } from '@imagehub/service-kit';
+import { badUserInput, UnauthenticatedReason, unauthenticated } from '@imagehub/service-kit';
 import type { FileUpload } from 'graphql-upload-minimal';
 import { type Image, type ImageStore, QuotaExceededError, UnknownOwnerError } from '../store/image-store';
 import type { UploadAdmission } from './admission';
@@ -57,8 +57,7 @@ export class UploadService {
     } catch (error) {
       if (error instanceof QuotaExceededError) throw quotaExceeded(error.limitBytes, error.usedBytes);
       // A validly signed token can outlive its account; nothing is stored for a user who is gone.
-      if (error instanceof UnknownOwnerError)
-        throw unauthenticated('The account of this access token no longer exists');
+      if (error instanceof UnknownOwnerError) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
       throw error;
     } finally {
       leave();
