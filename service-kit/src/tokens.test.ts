@@ -41,7 +41,6 @@ describe('TokenVerifier', () => {
   });
 
   it.each([
-    ['an expired token', () => sign({}, { expiresIn: -60 })],
     ['a wrong audience', () => sign({}, { audience: 'someone-else' })],
     ['a wrong issuer', () => sign({}, { issuer: 'evil' })],
     ['an unknown key id', () => sign({}, { keyid: 'key-2' })],
@@ -118,8 +117,16 @@ describe('TokenVerifier', () => {
           expiresIn: 60,
         }),
     ],
-  ])('rejects %s', async (_label, make) => {
-    await expect(verifier().verify(make())).rejects.toBeInstanceOf(InvalidTokenError);
+  ])('rejects %s as TOKEN_INVALID', async (_label, make) => {
+    const refusal = verifier().verify(make());
+    await expect(refusal).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(refusal).rejects.toMatchObject({ reason: 'TOKEN_INVALID' });
+  });
+
+  it('rejects an expired token as TOKEN_EXPIRED, the one reason a refresh can fix', async () => {
+    const refusal = verifier().verify(sign({}, { expiresIn: -60 }));
+    await expect(refusal).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(refusal).rejects.toMatchObject({ reason: 'TOKEN_EXPIRED' });
   });
 
   it('accepts an iat slightly ahead within the clock tolerance', async () => {

@@ -71,7 +71,9 @@ describe('User entity (federation)', () => {
     expect(JSON.stringify(other.data)).not.toContain(ada.email);
 
     const anonymous = await auth.graphql(WITH_EMAIL, { representations });
-    expect(anonymous.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect(anonymous.errors?.map((e) => e.extensions)).toEqual([
+      { code: 'UNAUTHENTICATED', reason: 'TOKEN_MISSING' },
+    ]);
     expect(JSON.stringify(anonymous.data)).not.toContain(ada.email);
   });
 

@@ -55,6 +55,10 @@ describe('UNAUTHENTICATED reasons at the image subgraph', () => {
     expectReason(await uploadImage(image.url, foreign, jpeg, 'a.jpg'), 'TOKEN_INVALID');
   });
 
+  it('TOKEN_INVALID: an upload with a genuine token whose account no longer exists (or never did)', async () => {
+    expectReason(await uploadImage(image.url, tokens.mint(randomUUID()), jpeg, 'a.jpg'), 'TOKEN_INVALID');
+  });
+
   it('TOKEN_EXPIRED: a genuine token past its exp, for a query and an upload', async () => {
     expectReason(await myImages({ authorization: `Bearer ${expired()}` }), 'TOKEN_EXPIRED');
     expectReason(await uploadImage(image.url, expired(), jpeg, 'a.jpg'), 'TOKEN_EXPIRED');
