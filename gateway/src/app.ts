@@ -72,6 +72,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   });
   const uploadSlots = new UploadSlots(config.uploadSlots);
   const dataSources: SubgraphDataSource[] = [];
+  // @apollo/gateway otherwise sends host metrics to usage-reporting.api.apollographql.com, probes
+  // the cloud metadata addresses (169.254.169.254) at start, and on shutdown waits up to 10 s for
+  // that export where it cannot get out, so `docker stop` ran into its grace period and SIGKILL.
+  // Its only switch is this variable, read when the gateway is constructed.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: overrides.supergraphSdl ?? readFileSync(config.supergraphPath ?? SUPERGRAPH_PATH, 'utf8'),
     logger,

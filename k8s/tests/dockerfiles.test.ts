@@ -1,7 +1,8 @@
 /**
- * There is no Docker engine here, so the Dockerfiles are checked as text: each final stage runs
- * as a non-root user, copies only compiled output and production dependencies, and bakes in no
- * secret. Whether they build is left to .github/workflows/images.yml (see docs/operations.md, "Container images").
+ * The Dockerfiles checked as text, fast and without an engine: each final stage runs as a non-root
+ * user, copies only compiled output and production dependencies, and bakes in no secret. Building
+ * and running them for real is `npm run test:containers` (test/containers/, in CI); docs/operations.md
+ * ("Container images") says what each covers.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -58,6 +59,19 @@ describe.each(IMAGES)('$dockerfile', ({ dockerfile, workspace, main }) => {
     for (const stage of all) expect(stage.from).toBe('${NODE_IMAGE}');
   });
 
+  it('builds without a registry for its frontend, and without npm looking for updates', () => {
+    // `# syntax=` makes BuildKit fetch the Dockerfile frontend from a registry: offline builds fail.
+    expect(text).not.toMatch(/^#\s*syntax\s*=/im);
+    for (const stage of all.filter((s) =>
+      s.instructions.some((i) => i.op === 'RUN' && /\bnpm\b/.test(i.args)),
+    )) {
+      expect([stage.name, stage.instructions.map((i) => `${i.op} ${i.args}`)]).toEqual([
+        stage.name,
+        expect.arrayContaining(['ENV NPM_CONFIG_UPDATE_NOTIFIER=false']),
+      ]);
+    }
+  });
+
   it('runs as a non-root user, by number', () => {
     const user = ops('USER').at(-1)?.args;
     expect(user).toMatch(/^\d+(:\d+)?$/);
@@ -81,7 +95,8 @@ describe.each(IMAGES)('$dockerfile', ({ dockerfile, workspace, main }) => {
       const sources = parts.filter((p) => !p.startsWith('--')).slice(0, -1);
       for (const source of sources) {
         const allowed = fromStage
-          ? /^\/app\/(node_modules|[\w-]+\/dist)$/.test(source)
+          ? /^\/app\/[\w-]+\/dist$/.test(source) ||
+            (fromStage === 'deps' && /^\/app\/([\w-]+\/)?node_modules$/.test(source))
           : /^[\w-]+\/(package\.json|supergraph\.graphql)$/.test(source);
         expect([copy.args, allowed]).toEqual([copy.args, true]);
       }
@@ -91,6 +106,27 @@ describe.each(IMAGES)('$dockerfile', ({ dockerfile, workspace, main }) => {
     expect(install).toContain('--omit=dev');
     expect(install).toContain(`-w @imagehub/${workspace}`);
     expect(install).toContain('--include-workspace-root=false');
+  });
+
+  it('copies every per-workspace node_modules the lockfile has into the final stage', () => {
+    // A package npm puts under <workspace>/node_modules (two versions of one package) is missing at
+    // run time unless the final stage copies that folder from the deps stage too.
+    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const workspaces = ops('COPY')
+      .map((i) => /^([\w-]+)\/package\.json\s/.exec(i.args)?.[1])
+      .filter((dir): dir is string => dir !== undefined);
+    expect(workspaces).toContain(workspace);
+    const nested = Object.entries(lock.packages)
+      .filter(
+        ([key, entry]) => !entry.dev && workspaces.some((dir) => key.startsWith(`${dir}/node_modules/`)),
+      )
+      .map(([key]) => key);
+    const copied = ops('COPY')
+      .map((i) => /^--from=deps \/app\/([\w-]+)\/node_modules\s/.exec(i.args)?.[1])
+      .filter((dir): dir is string => dir !== undefined);
+    expect(nested.filter((key) => !copied.some((dir) => key.startsWith(`${dir}/node_modules/`)))).toEqual([]);
   });
 
   it('never copies the whole build context', () => {

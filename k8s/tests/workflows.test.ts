@@ -54,7 +54,7 @@ describe('GitHub workflows', () => {
     }
   });
 
-  it('images builds and pushes every Dockerfile for amd64 and arm64 with caching and sha/semver tags', () => {
+  it('images builds and pushes every Dockerfile for amd64, arm64 and arm/v7 with caching and sha/semver tags', () => {
     const workflow = parse(read('images.yml'));
     const job = Object.values<any>(workflow.jobs)[0];
     expect(job.strategy.matrix.include.map((m: any) => m.dockerfile).sort()).toEqual([
@@ -67,11 +67,20 @@ describe('GitHub workflows', () => {
     for (const action of ['setup-qemu-action', 'setup-buildx-action', 'login-action', 'metadata-action']) {
       expect(steps).toContain(action);
     }
-    const build = job.steps.find((s: any) => String(s.uses).startsWith('docker/build-push-action'));
-    expect(build.with.platforms).toBe('linux/amd64,linux/arm64');
-    expect(build.with.push).toBe(true);
-    expect(build.with['cache-from']).toMatch(/^type=gha/);
-    expect(build.with['cache-to']).toMatch(/^type=gha/);
+    const builds = job.steps.filter((s: any) => String(s.uses).startsWith('docker/build-push-action'));
+    expect(builds.map((b: any) => b.with.platforms)).toEqual(['linux/amd64,linux/arm64', 'linux/arm/v7']);
+    for (const build of builds) {
+      expect(build.with.outputs).toMatch(/push-by-digest=true.*push=true/);
+      expect(build.with['cache-from']).toMatch(/^type=gha/);
+      expect(build.with['cache-to']).toMatch(/^type=gha/);
+    }
+    // The 64-bit platforms use the Dockerfiles' Node 24 base; arm/v7 a pinned Node 22 on bookworm.
+    expect(builds[0].with['build-args']).toBeUndefined();
+    expect(builds[1].with['build-args']).toMatch(/^NODE_IMAGE=node:22\.\d+\.\d+-bookworm-slim$/);
+    // Both digests end up under every tag.
+    expect(steps).toMatch(
+      /imagetools create "\$\{args\[@\]\}" "\$REPOSITORY@\$DIGEST64" "\$REPOSITORY@\$DIGEST32"/,
+    );
     const meta = job.steps.find((s: any) => String(s.uses).startsWith('docker/metadata-action'));
     expect(meta.with.tags).toContain('type=sha');
     expect(meta.with.tags).toContain('type=semver');
