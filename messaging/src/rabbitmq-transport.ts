@@ -100,9 +100,10 @@ export class RabbitMqTransport implements Transport {
       await consumer.attach(await this.connect());
     } catch (error) {
       // Declaring failed (the broker is away): it is retried on the next connection.
-      if (!this.connection)
+      if (!this.connection) {
         this.options.logger?.warn({ err: error }, 'RabbitMQ unreachable; consuming once it is back');
-      else {
+        this.scheduleReconnect();
+      } else {
         this.consumers.delete(consumer);
         throw error;
       }
