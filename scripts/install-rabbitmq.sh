@@ -11,10 +11,16 @@ case "$host" in
   127.0.0.1|localhost) ;;
   *) echo "no RabbitMQ at $host:$port, and it is not this machine's to install" >&2; exit 1 ;;
 esac
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-rabbitmq: nothing answers at $host:$port; run this as root (or: sudo apt-get install rabbitmq-server)" >&2
+  exit 1
+fi
 echo "installing rabbitmq-server (Debian)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq rabbitmq-server >/dev/null
+# Wait for another apt run (the chromium install, unattended upgrades) instead of failing on its lock.
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+apt_get update -qq
+apt_get install -y -qq rabbitmq-server >/dev/null
 # No systemd in containers: start the node in the background the way its own script does.
 service rabbitmq-server start 2>/dev/null || rabbitmq-server -detached
 for _ in $(seq 1 60); do
