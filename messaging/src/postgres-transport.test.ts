@@ -25,4 +25,25 @@ describe('Postgres transport', () => {
       }
     },
   }));
+
+  it('may be used by both service roles, which own nothing else of it', async () => {
+    const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-roles', poolMax: 1 });
+    try {
+      const asRole = (role: string, statement: string) =>
+        db.transaction(async (trx) => {
+          await trx.raw(`set local role ${role}`);
+          await trx.raw(statement);
+          await trx.rollback(); // nothing of this test stays
+        });
+      for (const role of ['imagehub_image', 'imagehub_auth']) {
+        await asRole(role, `insert into bus.messages (queue, message) values ('test-roles', '{}')`);
+        await asRole(role, `insert into bus.bindings (queue, pattern) values ('test-roles', 'x')`);
+        await expect(asRole(role, 'create table bus.not_theirs (id int)')).rejects.toThrow(
+          /permission denied/,
+        );
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
 });

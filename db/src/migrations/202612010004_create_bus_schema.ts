@@ -40,11 +40,14 @@ export async function up(knex: Knex): Promise<void> {
   for (const role of ROLES) {
     await knex.raw(`grant usage on schema bus to ${role}`);
     await knex.raw(`grant select, insert, update, delete on all tables in schema bus to ${role}`);
+    // bus.messages' identity column draws from a sequence.
+    await knex.raw(`grant usage, select on all sequences in schema bus to ${role}`);
   }
 }
 
 export async function down(knex: Knex): Promise<void> {
   for (const role of ROLES) {
+    await knex.raw(`revoke all on all sequences in schema bus from ${role}`);
     await knex.raw(`revoke all on all tables in schema bus from ${role}`);
     await knex.raw(`revoke usage on schema bus from ${role}`);
   }
