@@ -16,7 +16,7 @@ describe('migrations', () => {
     try {
       expect(await migrateLatest(db)).toEqual([]);
       const schemas = await db('information_schema.schemata').pluck('schema_name');
-      expect(schemas).toEqual(expect.arrayContaining(['auth', 'image']));
+      expect(schemas).toEqual(expect.arrayContaining(['auth', 'image', 'bus']));
     } finally {
       await db.destroy();
     }
@@ -25,7 +25,10 @@ describe('migrations', () => {
   it('go all the way down and up again, one step at a time, leaving no tables behind', async () => {
     const scratch = await createScratchDatabase();
     const tables = () =>
-      scratch.db('information_schema.tables').whereIn('table_schema', ['auth', 'image']).pluck('table_name');
+      scratch
+        .db('information_schema.tables')
+        .whereIn('table_schema', ['auth', 'image', 'bus'])
+        .pluck('table_name');
     try {
       const all = await listMigrations();
       expect(await migrateLatest(scratch.db)).toEqual(all);

@@ -1,0 +1,7 @@
+export * from './create-transport';
+export * from './envelope';
+export * from './inbox';
+export * from './outbox';
+export * from './postgres-transport';
+export * from './rabbitmq-transport';
+export * from './transport';

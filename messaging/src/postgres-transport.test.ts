@@ -1,0 +1,49 @@
+import { createDb } from '@imagehub/db';
+import { testDatabaseUrl } from '@imagehub/db/test-support';
+import { PostgresTransport } from './postgres-transport';
+import { transportContract } from './test-support/contract';
+import { deadLetterQueue } from './transport';
+
+describe('Postgres transport', () => {
+  transportContract(() => ({
+    create: () =>
+      new PostgresTransport({
+        url: testDatabaseUrl(),
+        applicationName: 'test-transport',
+        pollIntervalMs: 100,
+        retryDelayMs: 50,
+      }),
+    processArgs: ['postgres', testDatabaseUrl()],
+    cleanup: async (queues) => {
+      const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-cleanup', poolMax: 1 });
+      const all = [...queues, ...queues.map(deadLetterQueue)];
+      try {
+        await db('bus.messages').whereIn('queue', all).delete();
+        await db('bus.bindings').whereIn('queue', all).delete();
+      } finally {
+        await db.destroy();
+      }
+    },
+  }));
+
+  it('may be used by both service roles, which own nothing else of it', async () => {
+    const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-roles', poolMax: 1 });
+    try {
+      const asRole = (role: string, statement: string) =>
+        db.transaction(async (trx) => {
+          await trx.raw(`set local role ${role}`);
+          await trx.raw(statement);
+          await trx.rollback(); // nothing of this test stays
+        });
+      for (const role of ['imagehub_image', 'imagehub_auth']) {
+        await asRole(role, `insert into bus.messages (queue, message) values ('test-roles', '{}')`);
+        await asRole(role, `insert into bus.bindings (queue, pattern) values ('test-roles', 'x')`);
+        await expect(asRole(role, 'create table bus.not_theirs (id int)')).rejects.toThrow(
+          /permission denied/,
+        );
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+});

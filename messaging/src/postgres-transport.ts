@@ -1,0 +1,278 @@
+import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import type { Logger } from '@imagehub/service-kit';
+import pg from 'pg';
+import { type Envelope, parseEnvelope } from './envelope';
+import {
+  type Consumer,
+  type Destination,
+  deadLetterQueue,
+  type Handler,
+  type QueueOptions,
+  type Transport,
+  topicMatches,
+} from './transport';
+
+/** One notification channel for every queue; the payload names the queue that has new work. */
+const CHANNEL = 'imagehub_bus';
+
+export interface PostgresTransportOptions {
+  url: string;
+  applicationName: string;
+  logger?: Logger;
+  /** How often idle consumers look for work anyway (missed notifications, retries coming due). */
+  pollIntervalMs?: number;
+  /** How long a message whose handler threw waits before its next delivery. */
+  retryDelayMs?: number;
+  /** Messages handled at once in this process over all its queues: each holds a connection. */
+  maxInFlight?: number;
+}
+
+/**
+ * Queues as rows in the `bus` schema, for a machine without RabbitMQ. A consumer claims the oldest
+ * visible row with `FOR UPDATE SKIP LOCKED` and keeps that transaction open while its handler runs:
+ * if the process dies, Postgres ends the session and releases the row to another consumer at once
+ * (RabbitMQ's redelivery when a consumer's connection drops). Deliveries are counted in a statement
+ * of their own so that crashes count towards the dead-letter limit too. New rows `NOTIFY` the
+ * consumers; polling covers missed notifications and releases by dead sessions.
+ */
+export class PostgresTransport implements Transport {
+  readonly name = 'postgres' as const;
+  private readonly db: Knex;
+  /** Connections held by in-flight messages, apart from `db`, so a busy consumer can still count and publish. */
+  private readonly claims: Knex;
+  private readonly pollIntervalMs: number;
+  private readonly retryDelayMs: number;
+  private readonly wakers = new Map<string, Set<() => void>>();
+  private readonly loops = new Set<QueueLoop>();
+  private listener?: pg.Client;
+  private listening?: Promise<void>;
+  private closed = false;
+
+  constructor(private readonly options: PostgresTransportOptions) {
+    const log = options.logger && {
+      warn: (msg: string) => options.logger?.warn(msg),
+      error: (msg: string) => options.logger?.error(msg),
+    };
+    this.db = createDb({ url: options.url, applicationName: options.applicationName, poolMax: 4, log });
+    this.claims = createDb({
+      url: options.url,
+      applicationName: `${options.applicationName}-consumer`,
+      poolMax: options.maxInFlight ?? 8,
+      log,
+    });
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.retryDelayMs = options.retryDelayMs ?? 1_000;
+  }
+
+  async publish(destination: Destination, message: Envelope): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const queues = 'queue' in destination ? [destination.queue] : await this.boundQueues(trx, message.type);
+      if (queues.length === 0) return;
+      await trx('bus.messages').insert(queues.map((queue) => ({ queue, message })));
+      // Delivered at commit, so a consumer never wakes before the row is visible.
+      for (const queue of queues) await trx.raw('select pg_notify(?, ?)', [CHANNEL, queue]);
+    });
+  }
+
+  async consume(options: QueueOptions, handler: Handler): Promise<Consumer> {
+    const bindings = (options.events ?? []).map((pattern) => ({ queue: options.queue, pattern }));
+    if (bindings.length > 0) await this.db('bus.bindings').insert(bindings).onConflict().ignore();
+    await this.listen();
+    const loops = [new QueueLoop(this, options.queue, handler, options.prefetch, options.maxAttempts)];
+    if (options.onDeadLetter) {
+      // What failed there is not retried forever either, but slowly and without a further queue.
+      loops.push(new QueueLoop(this, deadLetterQueue(options.queue), options.onDeadLetter, 1, Infinity));
+    }
+    for (const loop of loops) {
+      this.loops.add(loop);
+      loop.start();
+    }
+    return {
+      stop: async () => {
+        await Promise.all(loops.map((loop) => loop.stop()));
+        for (const loop of loops) this.loops.delete(loop);
+      },
+    };
+  }
+
+  async isReady(): Promise<boolean> {
+    return !this.closed && (await isDatabaseReachable(this.db));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.loops].map((loop) => loop.stop()));
+    await this.listener?.end().catch(() => {});
+    await Promise.all([this.db.destroy(), this.claims.destroy()]);
+  }
+
+  /**
+   * Claims the oldest visible message of `queue` and handles it; false when there was none. The
+   * message is deleted when the handler resolves, made visible again after a delay when it throws,
+   * and moved to the dead-letter queue once delivered more than `maxAttempts` times.
+   */
+  async handleOne(queue: string, handler: Handler, maxAttempts: number): Promise<boolean> {
+    const trx = await this.claims.transaction();
+    try {
+      const [row]: { id: string; message: unknown }[] = await trx('bus.messages')
+        .select('id', 'message')
+        .where({ queue })
+        .andWhere('visible_at', '<=', trx.fn.now())
+        .orderBy('id')
+        .limit(1)
+        .forUpdate()
+        .skipLocked();
+      if (!row) {
+        await trx.commit();
+        return false;
+      }
+      const [{ attempts }] = (
+        await this.db.raw(
+          `insert into bus.deliveries (message_id, attempts) values (?, 1)
+         on conflict (message_id) do update set attempts = bus.deliveries.attempts + 1
+         returning attempts`,
+          [row.id],
+        )
+      ).rows as [{ attempts: number }];
+      if (attempts > maxAttempts) {
+        await trx('bus.messages')
+          .where({ id: row.id })
+          .update({ queue: deadLetterQueue(queue), visible_at: trx.fn.now() });
+        await trx('bus.deliveries').where({ message_id: row.id }).delete();
+        await trx.raw('select pg_notify(?, ?)', [CHANNEL, deadLetterQueue(queue)]);
+        await trx.commit();
+        this.options.logger?.warn(
+          { queue, messageId: row.id, attempts: attempts - 1 },
+          'message dead-lettered',
+        );
+        return true;
+      }
+      try {
+        await handler(parseEnvelope(row.message));
+      } catch (error) {
+        this.options.logger?.warn(
+          { err: error, queue, attempts },
+          'handler failed; the message will be redelivered',
+        );
+        await trx('bus.messages')
+          .where({ id: row.id })
+          .update({ visible_at: trx.raw(`now() + ? * interval '1 millisecond'`, [this.retryDelayMs]) });
+        await trx.commit();
+        return true;
+      }
+      await trx('bus.messages').where({ id: row.id }).delete();
+      await trx('bus.deliveries').where({ message_id: row.id }).delete();
+      await trx.commit();
+      return true;
+    } catch (error) {
+      if (!trx.isCompleted()) await trx.rollback().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Resolves when `queue` may have work: a notification for it, the poll interval, or `stop`. */
+  waitForWork(queue: string, signal: { stopped: boolean }, stopWaiters: Set<() => void>): Promise<void> {
+    if (signal.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wakers = this.wakers.get(queue) ?? new Set();
+      this.wakers.set(queue, wakers);
+      const done = () => {
+        clearTimeout(timer);
+        wakers.delete(done);
+        stopWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.pollIntervalMs);
+      wakers.add(done);
+      stopWaiters.add(done);
+    });
+  }
+
+  get retryDelay(): number {
+    return this.retryDelayMs;
+  }
+
+  get logger(): Logger | undefined {
+    return this.options.logger;
+  }
+
+  private async boundQueues(trx: Knex.Transaction, type: string): Promise<string[]> {
+    const bindings: { queue: string; pattern: string }[] = await trx('bus.bindings').select(
+      'queue',
+      'pattern',
+    );
+    return [...new Set(bindings.filter((b) => topicMatches(b.pattern, type)).map((b) => b.queue))];
+  }
+
+  /** One LISTEN connection per process; if it drops, polling carries on until it is back. */
+  private listen(): Promise<void> {
+    this.listening ??= this.connectListener();
+    return this.listening;
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      application_name: `${this.options.applicationName}-listen`,
+    });
+    const reconnect = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      this.listening = undefined;
+      if (!this.closed && this.loops.size > 0) {
+        setTimeout(() => void this.listen().catch(() => reconnect()), this.pollIntervalMs).unref();
+      }
+    };
+    client.on('error', reconnect);
+    client.on('end', reconnect);
+    client.on('notification', (notification) => {
+      for (const wake of [...(this.wakers.get(notification.payload ?? '') ?? [])]) wake();
+    });
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, 'LISTEN failed; consumers poll until it works');
+      reconnect();
+    }
+  }
+}
+
+/** `prefetch` slots taking messages from one queue, each one message at a time. */
+class QueueLoop {
+  private readonly signal = { stopped: false };
+  private readonly stopWaiters = new Set<() => void>();
+  private slots: Promise<void>[] = [];
+
+  constructor(
+    private readonly transport: PostgresTransport,
+    private readonly queue: string,
+    private readonly handler: Handler,
+    private readonly prefetch: number,
+    private readonly maxAttempts: number,
+  ) {}
+
+  start(): void {
+    this.slots = Array.from({ length: this.prefetch }, () => this.run());
+  }
+
+  async stop(): Promise<void> {
+    this.signal.stopped = true;
+    for (const wake of [...this.stopWaiters]) wake();
+    await Promise.all(this.slots);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.signal.stopped) {
+      let handled = false;
+      try {
+        handled = await this.transport.handleOne(this.queue, this.handler, this.maxAttempts);
+      } catch (error) {
+        // The database is away or the pool is exhausted: wait, as for an empty queue, and try again.
+        this.transport.logger?.warn({ err: error, queue: this.queue }, 'could not take a message');
+      }
+      if (!handled) await this.transport.waitForWork(this.queue, this.signal, this.stopWaiters);
+    }
+  }
+}
