@@ -249,7 +249,16 @@ async function main() {
     'compose up: Postgres, roles, migrations, both subgraphs and the gateway, every healthcheck passing',
     async () => {
       const started = Date.now();
-      compose('up', '--detach', '--no-build');
+      try {
+        compose('up', '--detach', '--no-build');
+      } catch (error) {
+        // The containers' own words, which compose's error leaves out (down removes them afterwards).
+        let logs = '';
+        try {
+          logs = compose('logs', '--no-color', '--tail', '30');
+        } catch {}
+        throw new Error(`${String(error)}\n${logs}`);
+      }
       const healthy = await waitForStack();
       timings.push(
         `compose up (first, with initdb): ${((Date.now() - started) / 1000).toFixed(1)} s (healthy ${healthy.toFixed(1)} s after up returned)`,
