@@ -174,6 +174,37 @@ describe('TokenVerifier', () => {
     }
   });
 
+  it('retries a failed JWKS fetch after a short pause, not the whole cooldown', async () => {
+    let fetches = 0;
+    // The signer's first answer fails, as when a service starts before auth is up or while it is slow.
+    const jwksServer = createServer((_req, res) => {
+      fetches++;
+      if (fetches === 1) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [signer.jwk] }));
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+    const { port } = jwksServer.address() as AddressInfo;
+    try {
+      const remote = new TokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        refetchCooldownMs: 60_000,
+        retryAfterFailedFetchMs: 0,
+      });
+      expect(await remote.refresh()).toBe(false);
+      await expect(remote.verify(sign())).resolves.toMatchObject({ sub: USER });
+      expect(fetches).toBe(2);
+    } finally {
+      jwksServer.close();
+    }
+  });
+
   it('lets concurrent first requests share one JWKS fetch instead of failing on the cooldown', async () => {
     let fetches = 0;
     const jwksServer = createServer((_req, res) => {

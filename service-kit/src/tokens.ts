@@ -28,6 +28,12 @@ export interface TokenVerifierOptions {
   keys?: Jwk[];
   /** Minimum pause between two JWKS fetches triggered by an unknown `kid`, so forged kids cannot make us hammer the signer. */
   refetchCooldownMs?: number;
+  /**
+   * Pause after a JWKS fetch that failed (timeout, signer down or still starting). Shorter than the
+   * cooldown: a failure is no evidence of forged kids, and a service that started while the signer was
+   * slow would otherwise refuse every genuine token for a whole cooldown. Default: one second.
+   */
+  retryAfterFailedFetchMs?: number;
   fetchTimeoutMs?: number;
   clockToleranceSec?: number;
   /**
@@ -60,6 +66,7 @@ export class InvalidTokenError extends Error {
 export class TokenVerifier {
   private readonly keys = new Map<string, KeyObject>();
   private lastFetchAt = 0;
+  private lastFetchFailed = false;
   private inflightFetch: Promise<void> | undefined;
 
   constructor(private readonly options: TokenVerifierOptions) {
@@ -138,7 +145,9 @@ export class TokenVerifier {
       await this.refresh();
       return this.keys.get(kid);
     }
-    const cooldown = this.options.refetchCooldownMs ?? 30_000;
+    const cooldown = this.lastFetchFailed
+      ? (this.options.retryAfterFailedFetchMs ?? 1000)
+      : (this.options.refetchCooldownMs ?? 30_000);
     if (!this.options.jwksUrl || Date.now() - this.lastFetchAt < cooldown) return undefined;
     await this.refresh();
     return this.keys.get(kid);
@@ -146,12 +155,14 @@ export class TokenVerifier {
 
   private async loadJwks(): Promise<void> {
     this.lastFetchAt = Date.now();
+    this.lastFetchFailed = true;
     const response = await fetch(this.options.jwksUrl!, {
       signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 3000),
     });
     if (!response.ok) throw new Error(`JWKS fetch failed with HTTP ${response.status}`);
     const body = (await response.json()) as { keys?: Jwk[] };
     for (const jwk of body.keys ?? []) this.addKey(jwk);
+    this.lastFetchFailed = false;
   }
 
   private addKey(jwk: Jwk): void {
