@@ -33,6 +33,7 @@ const TARGETS: Target[] = [
     workspace: 'subgraph-image',
     mappers: {
       Image: '../store/image-store#Image as ImageModel',
+      ImageConnection: '../pagination#ImageConnectionModel',
       User: '../resolvers/User#UserRef',
     },
     scalars: {

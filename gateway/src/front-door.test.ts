@@ -1,4 +1,6 @@
 import { listen } from '@imagehub/service-kit';
+import { uploadImage } from '@imagehub/subgraph-image/test-support';
+import { noisePng } from '@imagehub/test-kit';
 import { createServer } from './app';
 import { loadConfig } from './config';
 import { gql, type RunningSystem, startSystem } from './test-support/system';
@@ -41,6 +43,43 @@ describe('the gateway front door', () => {
     expect(secondSeen.headers['x-forwarded-for']).toBe('127.0.0.1');
     // Sequential requests reuse one kept-alive connection instead of opening a new one each time.
     expect(secondSeen.remotePort).toBe(seen[0]!.remotePort);
+  });
+
+  it("answers a read's owner { name } from the caller's own `me` answer, and asks auth again when it must", async () => {
+    const user = await system.auth.registerUser();
+    expect(
+      (await uploadImage(system.gatewayUrl, user.accessToken, noisePng(21, 20), 'a.png')).errors,
+    ).toBeUndefined();
+    const proxy = system.authProxy!;
+    const authCalls = async (query: string) => {
+      const before = proxy.seen.filter((r) => r.url === '/graphql').length;
+      const result = await gql<{ me: Record<string, unknown> }>(system.gatewayUrl, query, {
+        token: user.accessToken,
+      });
+      expect(result.errors).toBeUndefined();
+      return { me: result.data!.me, calls: proxy.seen.filter((r) => r.url === '/graphql').length - before };
+    };
+    const owners = (me: Record<string, unknown>) =>
+      (me.images as { edges: { node: { owner: unknown } }[] }).edges.map((e) => e.node.owner);
+
+    // The federated read: auth `me`, image `images`, and no third trip for the owner, who is the caller.
+    const read = await authCalls(
+      '{ me { id name images(first: 20) { edges { node { id url owner { name } } } } } }',
+    );
+    expect(read.calls).toBe(1);
+    expect(read.me.name).toBe(user.name);
+    expect(owners(read.me)).toEqual([{ name: user.name }]);
+    // Aliases are the client's: `name` standing for the email is not the name, so auth is asked.
+    const aliased = await authCalls('{ me { id name: email images { edges { node { owner { name } } } } } }');
+    expect(aliased.calls).toBe(2);
+    expect(aliased.me.name).toBe(user.email);
+    expect(owners(aliased.me)).toEqual([{ name: user.name }]);
+    // A field the first answer did not carry is fetched as before.
+    const more = await authCalls('{ me { name images { edges { node { owner { name email } } } } } }');
+    expect(more.calls).toBe(2);
+    expect(owners(more.me)).toEqual([{ name: user.name, email: user.email }]);
+    const saved = await (await fetch(system.gatewayMetricsUrl)).text();
+    expect(saved).toMatch(/gateway_subgraph_fetches_saved_total\{subgraph="auth"[^}]*\} [1-9]/);
   });
 
   it('refuses a depth bomb', async () => {

@@ -3,6 +3,8 @@ import { Counter, Histogram } from 'prom-client';
 
 export interface GatewayMetrics extends ServiceMetrics {
   subgraphFetchDuration: Histogram<'subgraph' | 'outcome'>;
+  /** Entity fetches answered from what the same request already learnt (subgraphs/entity-memo.ts). */
+  subgraphFetchesSaved: Counter<'subgraph'>;
   uploadBytes: Counter<string>;
   uploads: Counter<'outcome'>;
   imageProxyDuration: Histogram<'status'>;
@@ -17,6 +19,12 @@ export function createGatewayMetrics(): GatewayMetrics {
       help: 'Latency of GraphQL requests from the gateway to each subgraph, by outcome',
       labelNames: ['subgraph', 'outcome'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [base.registry],
+    }),
+    subgraphFetchesSaved: new Counter({
+      name: 'gateway_subgraph_fetches_saved_total',
+      help: 'Entity fetches not sent because the same request had already received every field they ask for',
+      labelNames: ['subgraph'],
       registers: [base.registry],
     }),
     uploadBytes: new Counter({

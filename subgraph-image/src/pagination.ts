@@ -29,11 +29,21 @@ export function decodeCursor(cursor: string | null | undefined): ImagePosition |
   return { createdAt, id };
 }
 
-export function toConnection(page: ImagePage) {
+/**
+ * An ImageConnection as its resolvers receive it. The total is a separate query, run only when the
+ * client selects `totalCount` (the federated read does not): a page costs one round trip, not two.
+ */
+export interface ImageConnectionModel {
+  edges: Array<{ cursor: string; node: Image }>;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  countAll(): Promise<number>;
+}
+
+export function toConnection(page: ImagePage, countAll: () => Promise<number>): ImageConnectionModel {
   const edges = page.images.map((node) => ({ cursor: encodeCursor(node), node }));
   return {
     edges,
     pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
-    totalCount: page.totalCount,
+    countAll,
   };
 }

@@ -1,5 +1,6 @@
 import { REQUEST_ID_HEADER } from '@imagehub/service-kit';
 import type { Request, Response } from 'express';
+import { EntityMemo } from './entity-memo';
 
 /** What every subgraph request of one client request carries along. */
 export interface GatewayContext {
@@ -9,6 +10,8 @@ export interface GatewayContext {
   clientGone: AbortSignal;
   /** Set by the multipart parser: only then are subgraph variables searched for files. */
   hasUpload: boolean;
+  /** Entity fields the subgraphs already answered in this request (see EntityMemo). */
+  entities: EntityMemo;
 }
 
 export function contextFromRequest(req: Request, res: Response): GatewayContext {
@@ -25,5 +28,10 @@ export function contextFromRequest(req: Request, res: Response): GatewayContext 
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new Error('The client closed the connection'));
   });
-  return { forwardHeaders, clientGone: controller.signal, hasUpload: res.locals.upload !== undefined };
+  return {
+    forwardHeaders,
+    clientGone: controller.signal,
+    hasUpload: res.locals.upload !== undefined,
+    entities: new EntityMemo(),
+  };
 }

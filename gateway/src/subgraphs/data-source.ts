@@ -50,6 +50,16 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const { request } = options;
     // Health checks and schema loading carry no client; only incoming operations forward its headers.
     const incoming = 'incomingRequestContext' in options ? options.context : undefined;
+    // Only a query's fetches may reuse each other's answers: a mutation's plan may change data between them.
+    const memo =
+      'incomingRequestContext' in options && options.incomingRequestContext.operation?.operation === 'query'
+        ? incoming?.entities
+        : undefined;
+    const known = memo?.answer(this.options.name, request.query ?? '', request.variables);
+    if (known) {
+      this.options.metrics.subgraphFetchesSaved.inc({ subgraph: this.options.name });
+      return known;
+    }
     const headers: Record<string, string> = { ...incoming?.forwardHeaders, accept: 'application/json' };
     const payload = {
       query: request.query,
@@ -81,6 +91,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
           : await sendUpload(this.uploadAgent, { url, headers, body, signal, timeoutMs: uploadTimeoutMs });
       const result = await this.readResult(answer);
       outcome = result.errors ? 'graphql_errors' : 'ok';
+      memo?.record(this.options.name, request.query ?? '', result);
       return result;
     } catch (error) {
       const graphqlError = toSubgraphError(error, {

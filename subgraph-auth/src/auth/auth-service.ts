@@ -82,7 +82,7 @@ export class AuthService {
   async login(args: { email: string; password: string }, caller: Caller): Promise<AuthPayload> {
     const email = normalizeLoginEmail(args.email);
     checkPasswordLength(args.password);
-    const { db, users, sessions, hasher, throttle } = this.deps;
+    const { users, sessions, hasher, throttle } = this.deps;
 
     const charge = await throttle.chargeLogin(email, caller.ip);
     const credentials = await users.findCredentialsByEmail(email);
@@ -99,7 +99,7 @@ export class AuthService {
       throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
     }
     await throttle.loginSucceeded(email, caller.ip);
-    const refreshToken = await db.transaction((trx) => sessions.open(credentials.user.id, trx));
+    const refreshToken = await sessions.open(credentials.user.id);
     caller.log.info({ userId: credentials.user.id }, 'user logged in');
     return this.payload(credentials.user, refreshToken);
   }

@@ -23,10 +23,20 @@ export class SessionStore {
     private readonly refreshTokenTtlSec: number,
   ) {}
 
-  /** Opens a session for the user and returns its first refresh token. */
-  async open(userId: string, trx: Knex.Transaction): Promise<string> {
-    const [session] = await trx('auth.sessions').insert({ user_id: userId }).returning(['id']);
-    return this.addToken((session as { id: string }).id, trx);
+  /**
+   * Opens a session for the user and returns its first refresh token: one statement (a data-modifying
+   * CTE is atomic on its own), so a login needs no transaction around it. Registration passes its
+   * transaction, which also creates the user.
+   */
+  async open(userId: string, db: Knex | Knex.Transaction = this.db): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await db.raw(
+      `with session as (insert into auth.sessions (user_id) values (?) returning id)
+       insert into auth.refresh_tokens (token_hash, session_id, expires_at)
+       select ?, id, now() + make_interval(secs => ?) from session`,
+      [userId, hashToken(token), this.refreshTokenTtlSec],
+    );
+    return token;
   }
 
   /**

@@ -2,6 +2,7 @@
 /* eslint-disable */
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Image as ImageModel } from '../store/image-store';
+import type { ImageConnectionModel } from '../pagination';
 import type { UserRef } from '../resolvers/User';
 import type { Context } from '../context';
 export type Maybe<T> = T | null;
@@ -228,7 +229,7 @@ export type ResolversTypes = {
   StorageUsage: ResolverTypeWrapper<StorageUsage>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Image: ResolverTypeWrapper<ImageModel>;
-  ImageConnection: ResolverTypeWrapper<Omit<ImageConnection, 'edges'> & { edges: Array<ResolversTypes['ImageEdge']> }>;
+  ImageConnection: ResolverTypeWrapper<ImageConnectionModel>;
   ImageEdge: ResolverTypeWrapper<Omit<ImageEdge, 'node'> & { node: ResolversTypes['Image'] }>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -247,7 +248,7 @@ export type ResolversParentTypes = {
   StorageUsage: StorageUsage;
   Float: Scalars['Float']['output'];
   Image: ImageModel;
-  ImageConnection: Omit<ImageConnection, 'edges'> & { edges: Array<ResolversParentTypes['ImageEdge']> };
+  ImageConnection: ImageConnectionModel;
   ImageEdge: Omit<ImageEdge, 'node'> & { node: ResolversParentTypes['Image'] };
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];

@@ -12,7 +12,8 @@ interface PageArgs {
 export async function listImages(ownerId: string, args: PageArgs, ctx: Context) {
   const first = pageSize(args.first);
   const after = decodeCursor(args.after);
-  return toConnection(await ctx.services.images.listByOwner(ownerId, first, after));
+  const { images } = ctx.services;
+  return toConnection(await images.listByOwner(ownerId, first, after), () => images.countByOwner(ownerId));
 }
 
 export const Query: QueryResolvers = {

@@ -48,7 +48,6 @@ export interface ImagePosition {
 export interface ImagePage {
   images: Image[];
   hasNextPage: boolean;
-  totalCount: number;
 }
 
 interface ImageRow {
@@ -190,15 +189,16 @@ export class ImageStore {
       ])
       .limit(first + 1);
     if (after) query.andWhereRaw('(created_at, id) < (?, ?)', [after.createdAt, after.id]);
-    const [rows, total] = await Promise.all([
-      query as Promise<ImageRow[]>,
-      this.db('image.images').where({ owner_id: ownerId }).count<{ count: string }[]>('* as count'),
-    ]);
-    return {
-      images: rows.slice(0, first).map(toImage),
-      hasNextPage: rows.length > first,
-      totalCount: Number(total[0]?.count ?? 0),
-    };
+    const rows: ImageRow[] = await query;
+    return { images: rows.slice(0, first).map(toImage), hasNextPage: rows.length > first };
+  }
+
+  /** How many images the owner has (a connection's totalCount, counted only when a client asks for it). */
+  async countByOwner(ownerId: string): Promise<number> {
+    const [row] = await this.db('image.images')
+      .where({ owner_id: ownerId })
+      .count<{ count: string }[]>('* as count');
+    return Number(row?.count ?? 0);
   }
 
   /** The bytes of one variant with what the HTTP route needs to describe them. */

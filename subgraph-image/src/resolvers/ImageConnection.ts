@@ -1,0 +1,5 @@
+import type { ImageConnectionResolvers } from '../generated/graphql';
+
+export const ImageConnection: ImageConnectionResolvers = {
+  totalCount: (connection) => connection.countAll(),
+};
