@@ -130,7 +130,7 @@ function analyse(query: string): Shape {
   } catch {
     return { kind: 'other' };
   }
-  if (!operation || operation.operation !== 'query') return { kind: 'other' };
+  if (operation?.operation !== 'query') return { kind: 'other' };
   return entitiesShape(operation) ?? { kind: 'query', selectionSet: operation.selectionSet };
 }
 
