@@ -64,11 +64,15 @@ export function singleUseUploads<TContext extends object>(
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request }) {
-          const variables = request.variables ?? {};
           if (!operation) return;
+          // Most operations carry no file: then there is nothing to count (walking the document is not free).
+          const withFiles = Object.entries(request.variables ?? {}).filter(([, value]) =>
+            holdsUpload(value, isUpload),
+          );
+          if (withFiles.length === 0) return;
           const uses = variableUses(document, operation);
-          for (const [name, value] of Object.entries(variables)) {
-            if ((uses.get(name) ?? 0) > 1 && holdsUpload(value, isUpload)) {
+          for (const [name] of withFiles) {
+            if ((uses.get(name) ?? 0) > 1) {
               throw new GraphQLError(
                 `The file in $${name.slice(0, 64)} is used by more than one field; a file can be used once`,
                 { extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'file', http: { status: 400 } } },

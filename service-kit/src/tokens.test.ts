@@ -129,6 +129,48 @@ describe('TokenVerifier', () => {
     await expect(refusal).rejects.toMatchObject({ reason: 'TOKEN_EXPIRED' });
   });
 
+  describe('remembering verified tokens', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('still refuses a remembered token once it expires, as TOKEN_EXPIRED', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const remembering = verifier();
+      const token = sign({}, { expiresIn: 30 });
+      await expect(remembering.verify(token)).resolves.toMatchObject({ sub: USER });
+      await expect(remembering.verify(token)).resolves.toMatchObject({ sub: USER });
+      // Past exp and the 5 s clock tolerance.
+      jest.setSystemTime(Date.now() + 36_000);
+      const refusal = remembering.verify(token);
+      await expect(refusal).rejects.toMatchObject({ reason: 'TOKEN_EXPIRED' });
+      await expect(remembering.verify(token)).rejects.toMatchObject({ reason: 'TOKEN_EXPIRED' });
+    });
+
+    it('verifies any other text in full, however close to a remembered token', async () => {
+      const remembering = verifier();
+      const token = sign();
+      await remembering.verify(token);
+      // A character inside the signature (the last one may carry only padding bits).
+      const at = token.length - 10;
+      const altered = `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+      await expect(remembering.verify(altered)).rejects.toMatchObject({
+        reason: 'TOKEN_INVALID',
+      });
+      await expect(remembering.verify(token)).resolves.toMatchObject({ sub: USER });
+    });
+
+    it('hands out claims nobody can change for the next caller', async () => {
+      const remembering = verifier();
+      const token = sign();
+      const claims = await remembering.verify(token);
+      expect(() => {
+        (claims as { sub: string }).sub = 'someone else';
+      }).toThrow(TypeError);
+      await expect(remembering.verify(token)).resolves.toMatchObject({ sub: USER });
+    });
+  });
+
   it('accepts an iat slightly ahead within the clock tolerance', async () => {
     const claims = await verifier().verify(sign({ iat: Math.floor(Date.now() / 1000) + 3 }));
     expect(claims.sub).toBe(USER);

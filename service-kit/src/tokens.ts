@@ -41,11 +41,14 @@ export interface TokenVerifierOptions {
    * is refused even though its signature is fine. Default: one hour.
    */
   maxLifetimeSec?: number;
+  /** How many verified tokens to remember (see TokenVerifier.verify); 0 verifies every time. */
+  verifiedCacheSize?: number;
 }
 
 /** Every subject this system issues is a user id (a UUID); anything else cannot be one of ours. */
 const SUBJECT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DEFAULT_MAX_TOKEN_LIFETIME_SEC = 3600;
+const DEFAULT_VERIFIED_CACHE_SIZE = 5000;
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -65,6 +68,8 @@ export class InvalidTokenError extends Error {
  */
 export class TokenVerifier {
   private readonly keys = new Map<string, KeyObject>();
+  /** Tokens whose signature and claims passed, by the exact token text (see verify). */
+  private readonly verified = new Map<string, Readonly<AccessTokenClaims>>();
   private lastFetchAt = 0;
   private lastFetchFailed = false;
   private inflightFetch: Promise<void> | undefined;
@@ -73,7 +78,37 @@ export class TokenVerifier {
     for (const jwk of options.keys ?? []) this.addKey(jwk);
   }
 
+  /**
+   * The token's claims, or InvalidTokenError. A client sends the same token with every request
+   * until it expires, and the ECDSA verification was the largest single cost of a subgraph request:
+   * a token that passed once is remembered by its exact text (an altered byte is another token,
+   * verified in full) and on later requests only its expiry is checked again, the one thing about
+   * it that changes with time. Keys are never dropped by this verifier, so nothing else could turn
+   * a verified token invalid. At most `verifiedCacheSize` tokens (5,000: about 2 MB) are
+   * remembered; the oldest make room, and only tokens that passed ever get in.
+   */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      if (Math.floor(Date.now() / 1000) < known.exp + this.tolerance) return known;
+      this.verified.delete(token);
+      throw new InvalidTokenError('Token expired', UnauthenticatedReason.TOKEN_EXPIRED);
+    }
+    const claims = Object.freeze(await this.check(token));
+    const capacity = this.options.verifiedCacheSize ?? DEFAULT_VERIFIED_CACHE_SIZE;
+    if (capacity > 0) {
+      if (this.verified.size >= capacity) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  private get tolerance(): number {
+    return this.options.clockToleranceSec ?? 5;
+  }
+
+  /** Signature (pinned algorithm, known key), issuer, audience and the time claims, in full. */
+  private async check(token: string): Promise<AccessTokenClaims> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') throw new InvalidTokenError('Malformed token');
     // RFC 7515 §4.1.11: a `crit` header names extensions the verifier must understand; we understand none.
@@ -84,7 +119,7 @@ export class TokenVerifier {
     }
     const key = this.keys.get(kid) ?? (await this.fetchKey(kid));
     if (!key) throw new InvalidTokenError('Token signed with an unknown key');
-    const tolerance = this.options.clockToleranceSec ?? 5;
+    const { tolerance } = this;
     try {
       const claims = jwt.verify(token, key, {
         algorithms: [ACCESS_TOKEN_ALGORITHM],
