@@ -65,15 +65,15 @@ export class Throttle {
   private readonly refreshByIp: RateLimiterPostgres;
 
   constructor(
-    db: Knex,
+    private readonly db: Knex,
     private readonly options: ThrottleOptions,
   ) {
     const limiter = (name: string, points: number, duration: number, clearExpired = false) =>
       new RateLimiterPostgres({
         storeClient: db,
         storeType: 'knex',
-        schemaName: 'auth',
-        tableName: 'rate_limits',
+        schemaName: COUNTERS_SCHEMA,
+        tableName: COUNTERS_TABLE,
         tableCreated: true,
         // One sweeper for the shared table is plenty.
         clearExpiredByTimeout: clearExpired,
@@ -109,16 +109,15 @@ export class Throttle {
       { limiter: this.ipLogins, key: ip },
       { limiter: this.accountLogins, key: account },
     ];
-    const results = await Promise.allSettled(charges.map((c) => c.limiter.consume(c.key)));
+    const counted = await this.count(charges.map((c) => ({ ...c, points: 1 })));
     let retryAfterMs = 0;
     let refused = false;
     let holdsLock = false;
-    for (const [index, result] of results.entries()) {
-      if (result.status === 'fulfilled') continue;
-      // rate-limiter-flexible rejects with a RateLimiterRes when over the limit, and with an Error when the store fails.
-      if (!(result.reason instanceof RateLimiterRes)) throw result.reason;
-      let refusal: RateLimiterRes | undefined = result.reason;
-      const { limiter } = charges[index]!;
+    for (const { limiter, key } of charges) {
+      const counter = counted.get(limiter.getKey(key));
+      if (!counter) throw new Error(`The throttle's counter ${limiter.keyPrefix} was not written`);
+      if (counter.points <= limiter.points) continue;
+      let refusal: { msBeforeNext: number } | undefined = counter;
       if (limiter === this.pairFailures) {
         // Beyond the free failures: one attempt at a time, and only once the backoff lock is over.
         const lock = await this.pairLock.consume(pair).catch((res: unknown) => {
@@ -138,10 +137,10 @@ export class Throttle {
     if (!refused) return { holdsLock };
     // A refused attempt compares no password: it leaves no failure behind (the locks would otherwise
     // grow while a user merely waits and retries) and uses no login.
-    await Promise.all([
-      ...charges.map((c) => c.limiter.reward(c.key)),
-      ...(holdsLock ? [this.pairLock.delete(pair)] : []),
-    ]);
+    await this.count(
+      charges.map((c) => ({ ...c, points: -1 })),
+      holdsLock ? [this.pairLock.getKey(pair)] : [],
+    );
     throw tooManyRequests(retryAfterMs / 1000);
   }
 
@@ -165,27 +164,30 @@ export class Throttle {
   async loginSucceeded(email: string, ip: string): Promise<void> {
     const account = emailKey(email);
     const pair = `${account}:${ip}`;
-    await Promise.all([
-      this.pairFailures.delete(pair),
-      this.pairLock.delete(pair),
-      this.emailFailures.reward(account),
-      this.ipFailures.reward(ip),
-      this.familiar.set(pair, 1, FAMILIAR_ADDRESS_SEC),
-    ]);
+    await this.count(
+      [
+        { limiter: this.emailFailures, key: account, points: -1 },
+        { limiter: this.ipFailures, key: ip, points: -1 },
+        { limiter: this.familiar, key: pair, points: 1, overwrite: true },
+      ],
+      [this.pairFailures.getKey(pair), this.pairLock.getKey(pair)],
+    );
   }
 
   /** For an attempt that never got to compare a password (the server was too busy). */
   async refundLogin(email: string, ip: string, charge: LoginCharge): Promise<void> {
     const account = emailKey(email);
     const pair = `${account}:${ip}`;
-    await Promise.all([
-      this.pairFailures.reward(pair),
-      ...(charge.holdsLock ? [this.pairLock.delete(pair)] : []),
-      this.emailFailures.reward(account),
-      this.ipFailures.reward(ip),
-      this.ipLogins.reward(ip),
-      this.accountLogins.reward(account),
-    ]);
+    await this.count(
+      [
+        { limiter: this.pairFailures, key: pair, points: -1 },
+        { limiter: this.emailFailures, key: account, points: -1 },
+        { limiter: this.ipFailures, key: ip, points: -1 },
+        { limiter: this.ipLogins, key: ip, points: -1 },
+        { limiter: this.accountLogins, key: account, points: -1 },
+      ],
+      charge.holdsLock ? [this.pairLock.getKey(pair)] : [],
+    );
   }
 
   /** Every registration counts, including refused ones: they would otherwise probe which emails exist. */
@@ -200,7 +202,56 @@ export class Throttle {
   async refreshSucceeded(ip: string): Promise<void> {
     await this.refreshByIp.reward(ip);
   }
+
+  /**
+   * Adds points to several counters and deletes others, in one statement: a login's up-front charge
+   * and its settlement were ten statements, each a pool checkout and a round trip, and now are two.
+   * It is rate-limiter-flexible's own Postgres upsert (RateLimiterPostgres._upsert) for many rows:
+   * points are added to a live counter; an expired or missing one starts a new window with them;
+   * `overwrite` (the library's `set`) replaces points and expiry. Same table, keys and `expire`
+   * (epoch milliseconds), so the limiters' own calls (get, block, consume) read what this writes.
+   * The keys of one call are distinct (each limiter has its own prefix), as one upsert requires.
+   */
+  private async count(
+    rows: Array<{ limiter: RateLimiterPostgres; key: string; points: number; overwrite?: boolean }>,
+    clear: string[] = [],
+  ): Promise<Map<string, { points: number; msBeforeNext: number }>> {
+    const now = Date.now();
+    const keys = rows.map((r) => r.limiter.getKey(r.key));
+    const overwrite = rows.filter((r) => r.overwrite).map((r) => r.limiter.getKey(r.key));
+    const result = await this.db.raw<{ rows: Array<{ key: string; points: number; expire: string | null }> }>(
+      `with cleared as (delete from ${COUNTERS_SCHEMA}.${COUNTERS_TABLE} where key = any(?::varchar[]))
+       insert into ${COUNTERS_SCHEMA}.${COUNTERS_TABLE} as t (key, points, expire)
+       select * from unnest(?::varchar[], ?::integer[], ?::bigint[])
+       on conflict (key) do update set
+         points = case when t.expire <= ? or excluded.key = any(?::varchar[]) then excluded.points
+                       else t.points + excluded.points end,
+         expire = case when t.expire <= ? or excluded.key = any(?::varchar[]) then excluded.expire
+                       else t.expire end
+       returning key, points, expire`,
+      [
+        clear,
+        keys,
+        rows.map((r) => r.points),
+        rows.map((r) => now + r.limiter.duration * 1000),
+        now,
+        overwrite,
+        now,
+        overwrite,
+      ],
+    );
+    return new Map(
+      result.rows.map((row) => [
+        row.key,
+        { points: row.points, msBeforeNext: row.expire ? Math.max(Number(row.expire) - now, 0) : -1 },
+      ]),
+    );
+  }
 }
+
+/** The table every limiter keeps its counters in (RateLimiterPostgres's layout). */
+const COUNTERS_SCHEMA = 'auth';
+const COUNTERS_TABLE = 'rate_limits';
 
 /** Emails are hashed: the key stays short (varchar 255) and the table holds no addresses. */
 const emailKey = (email: string) => createHash('sha256').update(email).digest('base64url');
