@@ -1013,6 +1013,48 @@ const signedUrlCases: HostileCase[] = [
 
 const anotherUsersCases: HostileCase[] = [
   {
+    // The gateway answers `owner { name }` from the request's own `me` answer (subgraphs/entity-memo.ts):
+    // an alias must not make another field pass for the name.
+    name: 'gateway: `me { name: email }` does not become the owner name the gateway reuses',
+    category: "another user's ids",
+    service: 'gateway',
+    attack: (ctx) =>
+      gql(
+        ctx,
+        'gateway',
+        '{ me { __typename id name: email images { edges { node { owner { __typename id name } } } } } }',
+        {},
+        ctx.alice.accessToken,
+      ),
+    codes: 'none',
+    check: (o, ctx) => {
+      const me = (
+        o.data as { me: { name: string; images: { edges: { node: { owner: { name: string } } }[] } } }
+      ).me;
+      expect(me.name).toBe(ctx.alice.email);
+      expect(me.images.edges.length).toBeGreaterThan(0);
+      for (const edge of me.images.edges) expect(edge.node.owner.name).not.toBe(ctx.alice.email);
+    },
+  },
+  {
+    name: "gateway: another user's image's owner is not filled in from the caller's own answer",
+    category: "another user's ids",
+    service: 'gateway',
+    attack: (ctx) =>
+      gql(
+        ctx,
+        'gateway',
+        'query($id: ID!) { me { id name email } image(id: $id) { owner { id name email } } }',
+        { id: ctx.bobImage.id },
+        ctx.alice.accessToken,
+      ),
+    codes: 'none',
+    check: (o, ctx) => {
+      expect((o.data as { image: unknown }).image).toBeNull();
+      expect(o.text).not.toContain(ctx.bob.email);
+    },
+  },
+  {
     name: "image(id): another user's image",
     category: "another user's ids",
     service: 'gateway',
