@@ -25,6 +25,8 @@ export function prepareBaseline(ref: string, compiled: boolean): Baseline {
   const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], {
     cwd: launcher.ROOT,
     encoding: 'utf8',
+    // git's complaint goes into the error thrown, not onto the terminal.
+    stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
   const root = mkdtempSync(path.join(tmpdir(), 'imagehub-baseline-'));
   const remove = () => rmSync(root, { recursive: true, force: true });
