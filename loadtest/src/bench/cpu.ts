@@ -15,20 +15,24 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** A process and its direct children (Postgres: the postmaster and its backends). */
-export function treeCpuSeconds(rootPid: number): number {
-  let total = cpuSeconds(rootPid);
+/** Direct children of `pid` (Postgres: the backends of the postmaster). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === rootPid) total += cpuSeconds(Number(entry));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
     } catch {
       // exited meanwhile
     }
   }
-  return total;
+  return children;
+}
+
+/** A process and its direct children (Postgres: the postmaster and its backends). */
+export function treeCpuSeconds(rootPid: number): number {
+  return childPids(rootPid).reduce((total, pid) => total + cpuSeconds(pid), cpuSeconds(rootPid));
 }
 
 export interface CpuMeter {

@@ -1,7 +1,9 @@
 /**
- * `npm run bench` (and `npm run bench:smoke`): starts the system on an embedded Postgres, seeds
- * users and images, measures the five scenarios of issue 6 side by side in one run, prints a
- * table and writes bench/results/<date>.json plus a chart (<date>.svg, copied to latest.svg).
+ * `npm run bench` (and `npm run bench:smoke`): starts the system on an embedded Postgres in
+ * production mode (compiled, as the images run it; `--dev` for development mode), seeds users and
+ * images, measures the scenarios of issues 6, 14, 15 and 17 side by side in one run, prints a
+ * table with the targets met or not, and writes bench/results/<date>.json plus a chart
+ * (<date>.svg, copied to latest.svg). `--only` runs some scenarios alone.
  *
  * Exit status says whether the harness worked, never whether a figure was good: timing figures
  * are reported, not asserted.
@@ -11,32 +13,26 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { LoadResult } from './load/job';
+import { prepareBaseline } from './baseline';
 import { loadGeneratorCpus } from './load/run';
-import {
-  formatNumber,
-  type Panel,
-  type Row,
-  renderSvg,
-  renderTable,
-  renderTargets,
-  type Target,
-} from './report';
+import { formatNumber, renderSvg, renderTable, renderTargets } from './report';
+import { watchMemory } from './rss';
 import {
   type BenchSettings,
-  type FetchFigures,
-  type FloodFigures,
   federatedRead,
-  type LoginFigures,
   loginThroughput,
-  type ReadFigures,
+  piSized,
+  readAgainstBaseline,
   readUnderLoginFlood,
   signedFetches,
-  type UploadFigures,
+  systemProcesses,
   uploads,
 } from './scenarios';
 import { seedImages, seedUsers } from './seed';
-import { startSystem } from './system';
+import { brokenScenarios, type Figures, summarise } from './summary';
+import { buildServices, describeMode, type RunMode, servicesCompiled, startSystem } from './system';
+
+export { brokenScenarios, type Figures, summarise };
 
 const ROOT = path.resolve(__dirname, '../../..');
 const MIB = 1024 * 1024;
@@ -90,312 +86,146 @@ function machine() {
   };
 }
 
-const ms = (value: number) => `${formatNumber(value)} ms`;
-const latency = (r: LoadResult) => `p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}`;
-const outcome = (r: LoadResult) =>
-  `${r.ok} ok${r.shed ? `, ${r.shed} shed` : ''}${r.failed ? `, ${r.failed} FAILED` : ''}`;
-const mib = (bytes: number) => `${formatNumber(bytes / MIB)} MiB`;
+/** Scenario names for `--only` (numbers are the table's and the older CLI's). */
+export const SCENARIOS = ['login', 'read', 'flood', 'fetch', 'uploads', 'pi', 'baseline'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+const NUMBERED: Record<string, ScenarioName> = {
+  '1': 'login',
+  '2': 'read',
+  '3': 'flood',
+  '4': 'uploads',
+  '5': 'fetch',
+  '6': 'pi',
+  '7': 'baseline',
+};
 
-export interface Figures {
-  login?: LoginFigures;
-  read?: ReadFigures;
-  flood?: FloodFigures;
-  uploads?: UploadFigures;
-  fetch?: FetchFigures;
+/** `--only read,login` or `--only 2,1`; throws on a name it doesn't know. */
+export function parseOnly(value: string | undefined, baseline: boolean): Set<ScenarioName> {
+  if (!value) return new Set(SCENARIOS.filter((name) => name !== 'baseline' || baseline));
+  const chosen = new Set<ScenarioName>();
+  for (const raw of value
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const name = NUMBERED[raw] ?? (SCENARIOS as readonly string[]).find((s) => s === raw);
+    if (!name) throw new Error(`--only: unknown scenario "${raw}" (known: ${SCENARIOS.join(', ')}, or 1-7)`);
+    chosen.add(name as ScenarioName);
+  }
+  if (chosen.has('baseline') && !baseline) throw new Error('--only baseline needs --baseline REF');
+  return chosen;
 }
 
-export function summarise(f: Figures, s: BenchSettings): { rows: Row[]; targets: Target[]; panels: Panel[] } {
-  const rows: Row[] = [];
-  const targets: Target[] = [];
-  const panels: Panel[] = [];
-  if (f.login) {
-    const { gateway, bcryptComparesPerSec, bcryptConcurrency, ratio } = f.login;
-    rows.push(
-      {
-        scenario: '1 login',
-        measure: 'logins/s through the gateway',
-        value: formatNumber(gateway.okPerSec),
-        detail: `${latency(gateway)}; ${outcome(gateway)}`,
-      },
-      {
-        scenario: '1 login',
-        measure: `bcrypt ceiling, cost ${s.bcryptCost}`,
-        value: formatNumber(bcryptComparesPerSec),
-        detail: `compares/s, ${bcryptConcurrency} at once, own process`,
-      },
-      {
-        scenario: '1 login',
-        measure: 'ratio',
-        value: `${formatNumber(ratio * 100)}%`,
-        detail: 'target >= 90%',
-      },
-    );
-    targets.push({
-      what: 'login throughput >= 90% of the bcrypt ceiling',
-      actual: `${formatNumber(ratio * 100)}%`,
-      met: ratio >= 0.9,
-    });
-    panels.push({
-      title: '1. Login throughput',
-      unit: 'per second',
-      bars: [
-        { label: 'logins via gateway', value: gateway.okPerSec },
-        { label: `bcrypt ceiling (cost ${s.bcryptCost})`, value: bcryptComparesPerSec },
-      ],
-    });
-  }
-  if (f.read) {
-    for (const t of f.read.targets) {
-      rows.push({
-        scenario: '2 read',
-        measure: t.query === 'direct' ? `${t.name}: me { id name }` : t.name,
-        value: `${formatNumber(t.result.okPerSec)}/s`,
-        detail: `${latency(t.result)}; x${formatNumber(t.ratioToOurs, 2)} of ours; ${outcome(t.result)}`,
-      });
-    }
-    for (const t of f.read.targets) {
-      const cpu = Object.entries(t.cpuMsPerRequest ?? {})
-        .map(([name, value]) => `${name.replace('subgraph-', '')} ${formatNumber(value, 2)}`)
-        .join(', ');
-      rows.push({
-        scenario: '2 read',
-        measure: `CPU ms/request: ${t.name}`,
-        value: formatNumber(
-          Object.values(t.cpuMsPerRequest ?? {}).reduce((a, b) => a + b, 0),
-          2,
-        ),
-        detail: cpu,
-      });
-    }
-    const by = (name: string) => f.read?.targets.find((t) => t.name === name)?.result.okPerSec ?? Number.NaN;
-    const ours = by('our gateway');
-    targets.push(
-      {
-        what: 'federated read >= 1.5x stock @apollo/gateway',
-        actual: `x${formatNumber(ours / by('stock @apollo/gateway'), 2)}`,
-        met: ours >= 1.5 * by('stock @apollo/gateway'),
-      },
-      {
-        what: 'federated read ahead of Hive Gateway',
-        actual: `x${formatNumber(ours / by('Hive Gateway'), 2)}`,
-        met: ours > by('Hive Gateway'),
-      },
-    );
-    panels.push({
-      title: '2. Federated read, distinct users',
-      unit: 'requests/s',
-      bars: f.read.targets.map((t) => ({
-        label: t.query === 'direct' ? 'auth subgraph, me{id name}' : t.name,
-        value: t.result.okPerSec,
-      })),
-    });
-  }
-  if (f.flood) {
-    const { quiet, underFlood, flood, rate, p99Ratio } = f.flood;
-    rows.push(
-      {
-        scenario: '3 flood',
-        measure: `read at ${rate}/s, no flood`,
-        value: ms(quiet.latencyMs.p99),
-        detail: `p99; p50 ${ms(quiet.latencyMs.p50)}; ${outcome(quiet)}`,
-      },
-      {
-        scenario: '3 flood',
-        measure: `read at ${rate}/s, login flood`,
-        value: ms(underFlood.latencyMs.p99),
-        detail: `p99; p50 ${ms(underFlood.latencyMs.p50)}; ${outcome(underFlood)}`,
-      },
-      {
-        scenario: '3 flood',
-        measure: 'the flood itself',
-        value: `${formatNumber(flood.okPerSec)}/s`,
-        detail: `logins ok; ${formatNumber(flood.shed / flood.durationSec)}/s shed; ${outcome(flood)}`,
-      },
-      {
-        scenario: '3 flood',
-        measure: 'p99 ratio',
-        value: `x${formatNumber(p99Ratio, 2)}`,
-        detail: 'target <= x3',
-      },
-    );
-    targets.push({
-      what: 'read p99 under a login flood <= 3x without',
-      actual: `x${formatNumber(p99Ratio, 2)}`,
-      met: p99Ratio <= 3,
-    });
-    panels.push({
-      title: `3. Federated read p99 at ${rate}/s`,
-      unit: 'ms',
-      bars: [
-        { label: 'no flood', value: quiet.latencyMs.p99 },
-        { label: 'during login flood', value: underFlood.latencyMs.p99 },
-      ],
-    });
-  }
-  if (f.uploads) {
-    const u = f.uploads;
-    const growth = (name: string) => {
-      const r = u.rss[name];
-      return r ? Math.max(r.peakBytes, 0) - r.beforeBytes : Number.NaN;
-    };
-    rows.push(
-      {
-        scenario: '4 upload',
-        measure: `${mib(u.fileBytes)} x${u.concurrency} via gateway`,
-        value: `${formatNumber(u.gatewayMBps)} MB/s`,
-        detail: `${latency(u.gateway)}; ${outcome(u.gateway)}`,
-      },
-      {
-        scenario: '4 upload',
-        measure: 'raw pg insert, same bytes',
-        value: `${formatNumber(u.rawPg.MBps)} MB/s`,
-        detail: `${u.rawPg.inserts} inserts, ${u.concurrency} at once`,
-      },
-      {
-        scenario: '4 upload',
-        measure: 'ratio',
-        value: `${formatNumber(u.ratio * 100)}%`,
-        detail: 'target >= 50%',
-      },
-    );
-    for (const name of Object.keys(u.rss)) {
-      const r = u.rss[name];
-      if (!r) continue;
-      rows.push({
-        scenario: '4 upload',
-        measure: `${name} RSS`,
-        value: `+${mib(growth(name))}`,
-        detail: `before ${mib(r.beforeBytes)}, peak ${mib(r.peakBytes)}, VmHWM ${mib(r.hwmBytes)}`,
-      });
-    }
-    targets.push(
-      {
-        what: 'upload throughput >= 50% of raw pg insert',
-        actual: `${formatNumber(u.ratio * 100)}%`,
-        met: u.ratio >= 0.5,
-      },
-      {
-        what: 'gateway peak RSS grows < 64 MiB during uploads',
-        actual: `+${mib(growth('gateway'))}`,
-        met: growth('gateway') < 64 * MIB,
-      },
-    );
-    panels.push(
-      {
-        title: `4. Uploads, ${mib(u.fileBytes)} each, ${u.concurrency} at once`,
-        unit: 'MB/s',
-        bars: [
-          { label: 'through the gateway', value: u.gatewayMBps },
-          { label: 'raw pg insert', value: u.rawPg.MBps },
-        ],
-      },
-      {
-        title: '4. RSS growth during uploads',
-        unit: 'MiB',
-        bars: Object.keys(u.rss).map((name) => ({ label: name, value: growth(name) / MIB })),
-      },
-    );
-  }
-  if (f.fetch) {
-    rows.push(
-      {
-        scenario: '5 fetch',
-        measure: 'signed image, 200',
-        value: `${formatNumber(f.fetch.full.okPerSec)}/s`,
-        detail: `${latency(f.fetch.full)}; ${outcome(f.fetch.full)}`,
-      },
-      {
-        scenario: '5 fetch',
-        measure: 'signed image, If-None-Match 304',
-        value: `${formatNumber(f.fetch.notModified.okPerSec)}/s`,
-        detail: `${latency(f.fetch.notModified)}; ${outcome(f.fetch.notModified)}`,
-      },
-    );
-    panels.push({
-      title: '5. Signed image fetches via gateway',
-      unit: 'requests/s',
-      bars: [
-        { label: '200 (bytes)', value: f.fetch.full.okPerSec },
-        { label: '304 (revalidated)', value: f.fetch.notModified.okPerSec },
-      ],
-    });
-  }
-  return { rows, targets, panels };
-}
-
-/** A scenario that completed no request at all means the harness or the system is broken. */
-export function brokenScenarios(f: Figures): string[] {
-  const all: Array<[string, LoadResult | undefined]> = [
-    ['login', f.login?.gateway],
-    ...((f.read?.targets ?? []).map((t) => [`read ${t.name}`, t.result]) as Array<[string, LoadResult]>),
-    ['read, no flood', f.flood?.quiet],
-    ['read, during flood', f.flood?.underFlood],
-    ['uploads', f.uploads?.gateway],
-    ['fetch 200', f.fetch?.full],
-    ['fetch 304', f.fetch?.notModified],
-  ];
-  return all
-    .filter(([, r]) => r !== undefined && r.ok === 0)
-    .map(([name, r]) => `${name}: no successful request (${r?.firstFailure ?? 'no response'})`);
-}
+const USAGE = `npm run bench [-- options]
+  --only NAMES     scenarios to run, comma-separated: ${SCENARIOS.join(', ')} (or 1-7); default all
+                   (baseline only with --baseline)
+  --baseline REF   also measure the federated read of the services at git REF, in the same run
+  --dev            services as npm start runs them in development (tsx, NODE_ENV=development)
+  --no-build       production mode from the TypeScript sources (tsx) instead of compiled dist/
+  --seconds N      measured seconds per run (default 15; smoke 2)
+  --out DIR        where the results go (default bench/results; smoke: a temporary folder)
+  --profile DIR    a V8 CPU profile of every service into DIR (read with profile-summary.ts)
+  --smoke          the CI run: few users, short runs, production mode from sources`;
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       smoke: { type: 'boolean', default: false },
+      dev: { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
       out: { type: 'string' },
       seconds: { type: 'string' },
-      only: { type: 'string', default: '1,2,3,4,5' },
+      only: { type: 'string' },
+      baseline: { type: 'string' },
       /** Writes a V8 CPU profile of every service into this folder (read it with profile-summary.ts). */
       profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const smoke = values.smoke ?? false;
   const s = settingsFor(smoke, values.seconds ? Number(values.seconds) : undefined);
-  const only = new Set((values.only ?? '').split(',').map((x) => x.trim()));
+  const only = parseOnly(values.only, values.baseline !== undefined);
+  // Production as the images run it (compiled), unless asked otherwise; the smoke run skips the
+  // compile (CI compiles last, and the smoke run checks the harness, not the figures).
+  const mode: RunMode = values.dev
+    ? { nodeEnv: 'development', compiled: false }
+    : { nodeEnv: 'production', compiled: !smoke && !values['no-build'] };
   const started = Date.now();
   const log = (m: string) =>
     process.stdout.write(`[bench] ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s ${m}\n`);
   const pinning = loadGeneratorCpus();
   const host = machine();
   log(`${smoke ? 'smoke' : 'full'} run on ${host.cpu}, ${host.cores} cores, Node ${host.node}`);
+  log(`services: ${describeMode(mode)}`);
   log(pinning ? `load generator pinned with taskset -c ${pinning}; services unpinned` : 'no CPU pinning');
+  if (only.has('pi') && (!pinning || host.cores < 2)) {
+    log('pi: needs taskset and two cores (one for the system, one for the load generator); left out');
+    only.delete('pi');
+  }
+  if (mode.compiled && servicesCompiled())
+    log('compiled output (dist/) is newer than every source: not rebuilt');
+  else if (mode.compiled) {
+    log('compiling the services (npm run build for their workspaces)');
+    buildServices();
+  }
+  const baseline =
+    values.baseline && only.has('baseline') ? prepareBaseline(values.baseline, mode.compiled) : undefined;
+  if (baseline)
+    log(`baseline ${baseline.ref} (${baseline.commit.slice(0, 12)}) exported to ${baseline.root}`);
 
   const system = await startSystem({
     log,
+    mode,
     env: { BCRYPT_COST: String(s.bcryptCost) },
     nodeFlags: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : undefined,
   });
   const figures: Figures = {};
+  // Idle: just started, nothing asked yet. Stopped before the baseline restarts the services.
+  const memory = watchMemory(systemProcesses(system));
   try {
     log(`seeding ${s.users} users with ${s.imagesPerUser} images each`);
     const users = await seedUsers(system.urls.gateway, s.users);
     const images = await seedImages(system.urls.gateway, users, s.imagesPerUser);
-    if (only.has('1')) {
+    if (only.has('login')) {
       log('1. login throughput vs the bcrypt ceiling');
       figures.login = await loginThroughput(system, users, s);
     }
-    if (only.has('2')) {
+    if (only.has('read')) {
       log('2. federated read through each gateway');
       figures.read = await federatedRead(system, users, s, log);
     }
-    if (only.has('3')) {
+    const ourReadRps = figures.read?.targets[0]?.result.okPerSec ?? 100;
+    if (only.has('flood')) {
       log('3. read latency during a login flood');
-      const ours = figures.read?.targets[0]?.result.okPerSec ?? 100;
-      figures.flood = await readUnderLoginFlood(system, users, s, ours);
+      figures.flood = await readUnderLoginFlood(system, users, s, ourReadRps);
     }
-    if (only.has('5')) {
+    if (only.has('fetch')) {
       log('5. signed image fetches');
       figures.fetch = await signedFetches(system, images, s);
     }
-    // Uploads last: their large blobs would otherwise sit under the reads being measured.
-    if (only.has('4')) {
-      log('4. concurrent 5 MiB uploads vs raw pg inserts');
-      figures.uploads = await uploads(system, users, s);
+    // Uploads late: their large blobs would otherwise sit under the reads being measured.
+    if (only.has('uploads')) {
+      log('4. concurrent 5 MiB uploads vs raw pg inserts, and reads while uploads run');
+      figures.uploads = await uploads(system, users, s, ourReadRps);
+    }
+    // Pinned to one core from here on: last but the baseline (which restarts the services unpinned).
+    if (only.has('pi') && pinning) {
+      log('6. one core for the whole system (taskset -c 0), load generator on the other');
+      figures.pi = await piSized(system, users, s, pinning);
+    }
+    figures.memory = memory.stop();
+    if (baseline) {
+      log(`7. federated read: this checkout vs ${baseline.ref}`);
+      figures.baseline = await readAgainstBaseline(system, users, s, baseline.ref, baseline.root, log);
     }
   } finally {
+    memory.stop();
     await system.stop();
+    baseline?.remove();
   }
 
   const { rows, targets, panels } = summarise(figures, s);
@@ -404,10 +234,10 @@ async function main(argv: string[]): Promise<number> {
     loadGenerator:
       'autocannon 9, one process per measurement, keep-alive, 1 request in flight per connection',
     cpuSharing: pinning
-      ? `load generator pinned with taskset -c ${pinning}; Postgres, subgraphs and gateways unpinned on all ${host.cores} cores`
+      ? `load generator pinned with taskset -c ${pinning}; Postgres, subgraphs and gateways unpinned on all ${host.cores} cores (scenario 6: all of them on CPU 0)`
       : `no pinning: everything shares all ${host.cores} cores`,
-    services:
-      'separate processes as npm start runs them (tsx, NODE_ENV=development, LOG_LEVEL=warn), embedded Postgres',
+    services: `${describeMode(mode)}; separate processes, LOG_LEVEL=warn, embedded Postgres; peer gateways: their published JavaScript, NODE_ENV=production`,
+    baseline: baseline ? { ref: baseline.ref, commit: baseline.commit } : undefined,
     settings: s,
   };
   const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
@@ -415,6 +245,7 @@ async function main(argv: string[]): Promise<number> {
     date,
     loadAverageAtEnd,
     mode: smoke ? 'smoke' : 'full',
+    services: mode,
     machine: host,
     method,
     rows,
@@ -428,23 +259,28 @@ async function main(argv: string[]): Promise<number> {
       ? mkdtempSync(path.join(os.tmpdir(), 'imagehub-bench-smoke-'))
       : path.join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
-  const jsonPath = path.join(outDir, `${date}${smoke ? '-smoke' : ''}.json`);
-  const svgPath = path.join(outDir, `${date}${smoke ? '-smoke' : ''}.svg`);
+  const suffix = `${smoke ? '-smoke' : ''}${mode.nodeEnv === 'development' ? '-dev' : ''}`;
+  const jsonPath = path.join(outDir, `${date}${suffix}.json`);
+  const svgPath = path.join(outDir, `${date}${suffix}.svg`);
   writeFileSync(jsonPath, `${JSON.stringify(record, null, 2)}\n`);
   writeFileSync(
     svgPath,
     renderSvg(
-      `imagehub bench, ${date}${smoke ? ' (smoke)' : ''}`,
+      `imagehub bench, ${date}${smoke ? ' (smoke)' : ''}, ${mode.nodeEnv}`,
       [
         `${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, Node ${host.node}; load average at start ${host.loadAverageAtStart[0]}`,
+        describeMode(mode),
         method.cpuSharing,
       ],
       panels,
     ),
   );
-  if (!smoke && !values.out) copyFileSync(svgPath, path.join(outDir, 'latest.svg'));
+  if (!smoke && !values.out && mode.nodeEnv === 'production')
+    copyFileSync(svgPath, path.join(outDir, 'latest.svg'));
 
-  process.stdout.write(`\n${renderTable(rows)}\n\nTargets (issue 6):\n${renderTargets(targets)}\n\n`);
+  process.stdout.write(
+    `\nServices: ${describeMode(mode)}\n\n${renderTable(rows)}\n\nTargets (issues 6, 14, 15, 17):\n${renderTargets(targets)}\n\n`,
+  );
   log(
     `wrote ${path.relative(process.cwd(), jsonPath)} and ${path.relative(process.cwd(), svgPath)} in ${formatNumber(record.elapsedSec)} s`,
   );

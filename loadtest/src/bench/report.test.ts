@@ -1,7 +1,8 @@
 import type { LoadResult } from './load/job';
-import { brokenScenarios, type Figures, summarise } from './main';
+import { parseOnly } from './main';
 import { renderSvg, renderTable } from './report';
 import type { BenchSettings } from './scenarios';
+import { brokenScenarios, type Figures, summarise } from './summary';
 
 const settings: BenchSettings = {
   smoke: true,
@@ -35,13 +36,21 @@ function result(okPerSec: number, p99 = 10): LoadResult {
 
 describe('bench report', () => {
   const figures: Figures = {
-    login: { gateway: result(45), bcryptComparesPerSec: 50, bcryptConcurrency: 2, ratio: 0.9 },
+    login: {
+      gateway: result(45),
+      bcryptComparesPerSec: 50,
+      bcryptConcurrency: 2,
+      ratio: 0.9,
+      cpuMsPerLogin: { gateway: 1, 'subgraph-auth': 40, postgres: 2 },
+      bcryptCpuMsPerCompare: 38,
+      cpuMsPerLoginOutsideBcrypt: 5,
+    },
     read: {
       targets: [
         {
           name: 'our gateway',
           query: 'federated' as const,
-          result: result(300),
+          result: result(300, 12),
           ratioToOurs: 1,
           cpuMsPerRequest: { gateway: 2, 'subgraph-auth': 1 },
         },
@@ -81,7 +90,12 @@ describe('bench report', () => {
     const { targets } = summarise(figures, settings);
     expect(targets.map((t) => [t.what, t.met])).toEqual([
       ['login throughput >= 90% of the bcrypt ceiling', true],
+      // 5 ms outside bcrypt is more than a tenth of a 38 ms compare.
+      ['CPU per login outside bcrypt < 1/10 of a compare', false],
+      ['federated read CPU across processes <= 4.5 ms', true],
       ['federated read >= 1.5x stock @apollo/gateway', true],
+      // 12 ms against stock's 10 ms.
+      ['federated read p99 no worse than stock @apollo/gateway', false],
       ['federated read ahead of Hive Gateway', false],
       ['read p99 under a login flood <= 3x without', false],
     ]);
@@ -101,6 +115,68 @@ describe('bench report', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('t &lt;&amp;&gt;');
     expect(svg.match(/<rect x=/g)).toHaveLength(2 + 4 + 2);
+  });
+
+  it('judges the upload, one-core and baseline targets', () => {
+    const mib = 1024 * 1024;
+    const { targets } = summarise(
+      {
+        uploads: {
+          fileBytes: 5 * mib,
+          concurrency: 4,
+          gateway: result(2),
+          gatewayMBps: 30,
+          rss: {
+            gateway: { beforeBytes: 100 * mib, peakBytes: 120 * mib, hwmBytes: 120 * mib },
+            'subgraph-image': { beforeBytes: 100 * mib, peakBytes: 140 * mib, hwmBytes: 140 * mib },
+          },
+          cpuMsPerUpload: { 'subgraph-image': 50 },
+          rawPg: { MBps: 50, inserts: 24, seconds: 2 },
+          ratio: 0.6,
+          readRate: 40,
+          readAlone: result(40, 20),
+          readDuringUploads: result(40, 30),
+          uploadsDuringReads: result(2),
+          readP99Ratio: 1.5,
+        },
+        pi: {
+          systemCpus: '0',
+          loadGeneratorCpus: '1',
+          read: result(100),
+          cpuMsPerRead: { gateway: 3 },
+          login: { ...(figures.login as NonNullable<Figures['login']>), ratio: 0.8 },
+          uploads: result(1),
+          uploadsPerSec: 1,
+        },
+        baseline: {
+          ref: 'HEAD~1',
+          current: [
+            { result: result(200), cpuMsPerRequest: { gateway: 5.1 } },
+            { result: result(196), cpuMsPerRequest: { gateway: 5.1 } },
+          ],
+          baseline: { result: result(200), cpuMsPerRequest: { gateway: 5 } },
+          throughputRatio: 200 / 198,
+          cpuRatio: 5.1 / 5,
+        },
+      },
+      settings,
+    );
+    expect(targets.map((t) => [t.what, t.met])).toEqual([
+      ['upload throughput >= 50% of raw pg insert', true],
+      ['gateway peak RSS grows < 64 MiB during uploads', true],
+      ['image API process peak RSS grows < 32 MiB during 4 concurrent 5.0 MiB uploads', false],
+      ['read p99 while uploads run <= 2x reads alone', true],
+      ['one core: login throughput >= 90% of the one-core bcrypt ceiling', false],
+      ['federated read < 5% slower than HEAD~1 (throughput and CPU per read)', true],
+    ]);
+  });
+
+  it('runs the scenarios named or numbered, and refuses one it does not know', () => {
+    expect([...parseOnly('read, 1', false)]).toEqual(['read', 'login']);
+    expect([...parseOnly(undefined, false)]).not.toContain('baseline');
+    expect([...parseOnly(undefined, true)]).toContain('baseline');
+    expect(() => parseOnly('reads', false)).toThrow(/unknown scenario "reads"/);
+    expect(() => parseOnly('baseline', false)).toThrow(/--baseline REF/);
   });
 
   it('calls a scenario broken only when nothing in it succeeded', () => {

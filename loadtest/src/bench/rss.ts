@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { childPids } from './cpu';
 
 export interface MemoryStatus {
   rssBytes: number;
@@ -52,6 +53,64 @@ export function sampleRss(pids: Record<string, number>, intervalMs = 50): RssSam
           },
         ]),
       );
+    },
+  };
+}
+
+/**
+ * Proportional set size of a process and its direct children (/proc/<pid>/smaps_rollup): for
+ * Postgres, whose backends share the buffer pool, adding their RSS would count it once per backend.
+ */
+export function treePssBytes(rootPid: number): number {
+  let total = 0;
+  for (const pid of [rootPid, ...childPids(rootPid)]) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      total += Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return total;
+}
+
+export interface MemoryWatch {
+  /** The first sample (the idle system, once started) and the highest, per process. */
+  stop(): Record<string, { idleBytes: number; peakBytes: number }>;
+}
+
+/**
+ * Samples each process' memory every `intervalMs` for a whole run: RSS for the services, PSS of
+ * the tree for Postgres (`tree: true`). The first sample is the idle figure.
+ */
+export function watchMemory(
+  processes: Record<string, { pid: number; tree?: boolean }>,
+  intervalMs = 250,
+): MemoryWatch {
+  const figures: Record<string, { idleBytes: number; peakBytes: number }> = {};
+  const sample = () => {
+    for (const [name, p] of Object.entries(processes)) {
+      const bytes = p.tree ? treePssBytes(p.pid) : readMemory(p.pid)?.rssBytes;
+      if (bytes === undefined || !Number.isFinite(bytes) || bytes === 0) continue;
+      const current = figures[name];
+      if (!current) figures[name] = { idleBytes: bytes, peakBytes: bytes };
+      else current.peakBytes = Math.max(current.peakBytes, bytes);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      // VmHWM catches a peak between two samples of a service.
+      for (const [name, p] of Object.entries(processes)) {
+        const hwm = p.tree ? undefined : readMemory(p.pid)?.hwmBytes;
+        const current = figures[name];
+        if (current && hwm !== undefined && Number.isFinite(hwm))
+          current.peakBytes = Math.max(current.peakBytes, hwm);
+      }
+      return figures;
     },
   };
 }

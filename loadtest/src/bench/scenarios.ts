@@ -53,17 +53,35 @@ function loginRequests(users: SeededUser[]): RequestSpec[] {
   }));
 }
 
-/** The machine's bcrypt ceiling, measured in its own process on all cores. */
+export interface BcryptCeiling {
+  comparesPerSec: number;
+  /** CPU of one compare, all threads (the ceiling's process does nothing else). */
+  cpuMsPerCompare: number;
+  concurrency: number;
+}
+
+/**
+ * The machine's bcrypt ceiling, measured in its own process: by default on all cores, as many
+ * compares at once as there are cores; `cpus` pins it (`taskset -c`) with one compare per CPU given.
+ */
 export function bcryptCeiling(
   cost: number,
   seconds: number,
-): Promise<{ comparesPerSec: number; concurrency: number }> {
+  cpus?: { list: string; count: number },
+): Promise<BcryptCeiling> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(__dirname, 'bcrypt-ceiling.ts'), String(cost), String(seconds)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const args = [
+      '--import',
+      'tsx',
+      path.join(__dirname, 'bcrypt-ceiling.ts'),
+      String(cost),
+      String(seconds),
+    ];
+    const child = cpus
+      ? spawn('taskset', ['-c', cpus.list, process.execPath, ...args, String(cpus.count)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        })
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -81,13 +99,37 @@ export interface LoginFigures {
   bcryptComparesPerSec: number;
   bcryptConcurrency: number;
   ratio: number;
+  /** CPU per successful login, per process (gateway, subgraphs, Postgres), from /proc. */
+  cpuMsPerLogin: Record<string, number>;
+  /** CPU of one bcrypt compare at the same cost, measured alone. */
+  bcryptCpuMsPerCompare: number;
+  /** Everything a login costs besides its compare: the sum above minus one compare. */
+  cpuMsPerLoginOutsideBcrypt: number;
 }
+
+/** The system's processes whose CPU a request may cost: the gateway, the subgraphs, Postgres. */
+export function systemProcesses(system: RunningSystem): Record<string, { pid: number; tree?: boolean }> {
+  return {
+    gateway: { pid: system.pids.gateway },
+    'subgraph-auth': { pid: system.pids['subgraph-auth'] },
+    'subgraph-image': { pid: system.pids['subgraph-image'] },
+    postgres: { pid: system.postgresPid, tree: true },
+    ...Object.fromEntries(system.workerPids().map((pid, i) => [`worker-${i + 1}`, { pid }])),
+  };
+}
+
+const perRequest = (cpuMs: Record<string, number>, ok: number) =>
+  Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, ok ? ms / ok : Number.NaN]));
+
+export const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
 
 export async function loginThroughput(
   system: RunningSystem,
   users: SeededUser[],
   s: BenchSettings,
+  pinnedTo?: { list: string; count: number },
 ): Promise<LoginFigures> {
+  const meter = meterCpu(systemProcesses(system));
   const gateway = await runLoad({
     label: 'login via gateway',
     url: system.urls.gateway,
@@ -96,12 +138,16 @@ export async function loginThroughput(
     judge: { kind: 'graphql' },
     requests: loginRequests(users),
   });
-  const ceiling = await bcryptCeiling(s.bcryptCost, Math.max(1, Math.min(s.seconds, 8)));
+  const cpuMsPerLogin = perRequest(meter.stop(), gateway.ok);
+  const ceiling = await bcryptCeiling(s.bcryptCost, Math.max(1, Math.min(s.seconds, 8)), pinnedTo);
   return {
     gateway,
     bcryptComparesPerSec: ceiling.comparesPerSec,
     bcryptConcurrency: ceiling.concurrency,
     ratio: gateway.okPerSec / ceiling.comparesPerSec,
+    cpuMsPerLogin,
+    bcryptCpuMsPerCompare: ceiling.cpuMsPerCompare,
+    cpuMsPerLoginOutsideBcrypt: sum(cpuMsPerLogin) - ceiling.cpuMsPerCompare,
   };
 }
 
@@ -121,7 +167,7 @@ export interface ReadFigures {
   targets: ReadTarget[];
 }
 
-async function measureRead(
+export async function measureRead(
   label: string,
   url: string,
   query: string,
@@ -140,11 +186,7 @@ async function measureRead(
   if (s.warmupSeconds > 0) await runLoad({ ...job, label: `${label} (warm-up)`, duration: s.warmupSeconds });
   const meter = meterCpu(processes);
   const result = await runLoad({ ...job, duration: s.seconds });
-  const cpuMs = meter.stop();
-  const cpuMsPerRequest = Object.fromEntries(
-    Object.entries(cpuMs).map(([name, ms]) => [name, result.ok ? ms / result.ok : Number.NaN]),
-  );
-  return { result, cpuMsPerRequest };
+  return { result, cpuMsPerRequest: perRequest(meter.stop(), result.ok) };
 }
 
 export async function federatedRead(
@@ -250,9 +292,24 @@ export interface UploadFigures {
   concurrency: number;
   gateway: LoadResult;
   gatewayMBps: number;
+  /** RSS of the gateway and the image subgraph's API process during the measured uploads. */
   rss: Record<string, { beforeBytes: number; peakBytes: number; hwmBytes: number }>;
+  /** CPU per successful upload, per process. */
+  cpuMsPerUpload: Record<string, number>;
   rawPg: { MBps: number; inserts: number; seconds: number };
   ratio: number;
+  /** The federated read at a fixed rate, alone and then while uploads run (the same rate). */
+  readRate: number;
+  readAlone: LoadResult;
+  readDuringUploads: LoadResult;
+  /** The uploads that ran under those reads (files repeat after `uploadCount`: same work, deduplicated blobs). */
+  uploadsDuringReads: LoadResult;
+  readP99Ratio: number;
+  /**
+   * Where the system has image workers (issue 14): the same batch with one worker process and
+   * with two; processing throughput in uploads/s.
+   */
+  workers?: { one: LoadResult; two: LoadResult; ratio: number };
 }
 
 /** The same bytes, the same concurrency, straight into Postgres with pg: what storage alone costs. */
@@ -280,51 +337,120 @@ async function rawPostgresInsert(databaseUrl: string, count: number, concurrency
   }
 }
 
+function uploadJob(system: RunningSystem, users: SeededUser[], s: BenchSettings): LoadJob {
+  return {
+    label: 'uploads via gateway',
+    url: system.urls.gateway,
+    connections: s.uploadConcurrency,
+    amount: s.uploadCount,
+    timeoutSec: 120,
+    judge: { kind: 'graphql' },
+    uploads: {
+      path: '/graphql',
+      count: s.uploadCount,
+      fileBytes: s.uploadBytes,
+      tokens: users.map((u) => u.accessToken),
+    },
+  };
+}
+
+/** `uploadCount` uploads, `uploadConcurrency` at a time: successful uploads per second and MB/s. */
+export async function uploadBatch(
+  system: RunningSystem,
+  users: SeededUser[],
+  s: BenchSettings,
+): Promise<LoadResult> {
+  return runLoad(uploadJob(system, users, s));
+}
+
+function fixedRateRead(
+  system: RunningSystem,
+  users: SeededUser[],
+  s: BenchSettings,
+  rate: number,
+  label: string,
+) {
+  return runLoad({
+    label,
+    url: system.urls.gateway,
+    connections: s.readConnections,
+    overallRate: rate,
+    duration: s.seconds,
+    judge: { kind: 'graphql' },
+    requests: graphqlRequests(users, FEDERATED_READ),
+  });
+}
+
 export async function uploads(
   system: RunningSystem,
   users: SeededUser[],
   s: BenchSettings,
+  ourReadRps: number,
 ): Promise<UploadFigures> {
+  const processes = systemProcesses(system);
+  delete processes['subgraph-auth'];
   const sampler = sampleRss({
     gateway: system.pids.gateway,
     'subgraph-image': system.pids['subgraph-image'],
+    ...Object.fromEntries(system.workerPids().map((pid, i) => [`worker-${i + 1}`, pid])),
   });
+  const meter = meterCpu(processes);
   let gateway: LoadResult;
   let rss: UploadFigures['rss'] = {};
+  let cpuMs: Record<string, number>;
   try {
-    gateway = await runLoad({
-      label: 'uploads via gateway',
-      url: system.urls.gateway,
-      connections: s.uploadConcurrency,
-      amount: s.uploadCount,
-      timeoutSec: 120,
-      judge: { kind: 'graphql' },
-      uploads: {
-        path: '/graphql',
-        count: s.uploadCount,
-        fileBytes: s.uploadBytes,
-        tokens: users.map((u) => u.accessToken),
-      },
-    });
+    gateway = await uploadBatch(system, users, s);
   } finally {
     // Stopped even on failure so no timer keeps the process alive.
     rss = sampler.stop();
+    cpuMs = meter.stop();
   }
   const gatewayMBps = (gateway.ok * s.uploadBytes) / 1e6 / gateway.durationSec;
+  let workers: UploadFigures['workers'];
+  if (system.workerPids().length === 1) {
+    await system.startWorker();
+    try {
+      const two = await uploadBatch(system, users, s);
+      const rate = (r: LoadResult) => r.ok / r.durationSec;
+      workers = { one: gateway, two, ratio: rate(two) / rate(gateway) };
+    } finally {
+      await system.stopWorker();
+    }
+  }
   const rawPg = await rawPostgresInsert(
     system.databaseUrl,
     s.uploadCount,
     s.uploadConcurrency,
     s.uploadBytes,
   );
+  // Reads at a fixed rate well below saturation (as in the flood scenario), alone, then while
+  // uploads keep the image path busy for the whole measured time.
+  const readRate = Math.max(20, Math.round(ourReadRps * 0.4));
+  const readAlone = await fixedRateRead(system, users, s, readRate, 'read, no uploads');
+  const uploading = runLoad({
+    ...uploadJob(system, users, s),
+    label: 'uploads under reads',
+    amount: undefined,
+    duration: s.seconds + 2,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const readDuringUploads = await fixedRateRead(system, users, s, readRate, 'read, during uploads');
+  const uploadsDuringReads = await uploading;
   return {
     fileBytes: s.uploadBytes,
     concurrency: s.uploadConcurrency,
     gateway,
     gatewayMBps,
     rss,
+    cpuMsPerUpload: perRequest(cpuMs, gateway.ok),
     rawPg,
     ratio: gatewayMBps / rawPg.MBps,
+    readRate,
+    readAlone,
+    readDuringUploads,
+    uploadsDuringReads,
+    readP99Ratio: readDuringUploads.latencyMs.p99 / Math.max(readAlone.latencyMs.p99, 0.001),
+    workers,
   };
 }
 
@@ -356,4 +482,100 @@ export async function signedFetches(
     })),
   });
   return { full, notModified };
+}
+
+export interface PiFigures {
+  /** CPUs the whole system (Postgres, services) and the load generator were pinned to. */
+  systemCpus: string;
+  loadGeneratorCpus: string;
+  read: LoadResult;
+  cpuMsPerRead: Record<string, number>;
+  login: LoginFigures;
+  uploads: LoadResult;
+  uploadsPerSec: number;
+}
+
+/**
+ * The Raspberry Pi-sized budget: the whole system pinned to one core (`taskset -c 0`, every
+ * thread of Postgres and of each service) while the load generator runs on another, then the
+ * federated read, logins (with the one-core bcrypt ceiling beside them) and uploads, one after
+ * the other. Everything stays pinned until the system stops.
+ */
+export async function piSized(
+  system: RunningSystem,
+  users: SeededUser[],
+  s: BenchSettings,
+  loadGeneratorCpus: string,
+): Promise<PiFigures> {
+  const systemCpus = '0';
+  system.pin(systemCpus);
+  const read = await measureRead(
+    'pi: read',
+    system.urls.gateway,
+    FEDERATED_READ,
+    users,
+    s,
+    systemProcesses(system),
+  );
+  const login = await loginThroughput(system, users, s, { list: systemCpus, count: 1 });
+  const uploaded = await uploadBatch(system, users, s);
+  return {
+    systemCpus,
+    loadGeneratorCpus,
+    read: read.result,
+    cpuMsPerRead: read.cpuMsPerRequest,
+    login,
+    uploads: uploaded,
+    uploadsPerSec: uploaded.ok / uploaded.durationSec,
+  };
+}
+
+export interface BaselineFigures {
+  /** The git ref whose services were measured against this checkout's. */
+  ref: string;
+  /** This checkout, measured before and after the baseline (drift shows as their difference). */
+  current: Array<{ result: LoadResult; cpuMsPerRequest: Record<string, number> }>;
+  baseline: { result: LoadResult; cpuMsPerRequest: Record<string, number> };
+  /** Baseline reads/s over the mean of the current runs; above 1: the current code is slower. */
+  throughputRatio: number;
+  /** Current CPU per read over the baseline's (all processes); above 1: the current code costs more. */
+  cpuRatio: number;
+}
+
+/**
+ * The federated read of this checkout's services against another commit's, in one run, on the
+ * same database and users: current, baseline (services restarted from `baselineRoot`), current.
+ */
+export async function readAgainstBaseline(
+  system: RunningSystem,
+  users: SeededUser[],
+  s: BenchSettings,
+  ref: string,
+  baselineRoot: string,
+  log: (m: string) => void,
+): Promise<BaselineFigures> {
+  const measure = (label: string) =>
+    measureRead(label, system.urls.gateway, FEDERATED_READ, users, s, systemProcesses(system));
+  log('  this checkout');
+  const first = await measure('read: current');
+  log(`  ${ref}`);
+  await system.restartServices({ root: baselineRoot });
+  let baseline: Awaited<ReturnType<typeof measure>>;
+  try {
+    baseline = await measure(`read: ${ref}`);
+  } finally {
+    log('  this checkout again');
+    await system.restartServices();
+  }
+  const second = await measure('read: current again');
+  const current = [first, second];
+  const meanRps = (first.result.okPerSec + second.result.okPerSec) / 2;
+  const meanCpu = (sum(first.cpuMsPerRequest) + sum(second.cpuMsPerRequest)) / 2;
+  return {
+    ref,
+    current,
+    baseline,
+    throughputRatio: baseline.result.okPerSec / meanRps,
+    cpuRatio: meanCpu / sum(baseline.cpuMsPerRequest),
+  };
 }

@@ -23,16 +23,21 @@ export interface SeededImage {
 export const BENCH_UPLOAD_MUTATION =
   'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url } }';
 
-/** Retries while the server sheds load (TOO_MANY_REQUESTS): seeding runs faster than bcrypt. */
+/**
+ * Retries while the server sheds load (TOO_MANY_REQUESTS): seeding runs faster than bcrypt, and on
+ * a busy machine much faster. Gives up after two minutes of shedding, backing off up to 2 s.
+ */
 async function withRetry<T>(what: string, call: () => Promise<GraphQLResult<T>>): Promise<T> {
-  for (let attempt = 0; attempt < 50; attempt++) {
+  const deadline = Date.now() + 120_000;
+  for (let attempt = 0; ; attempt++) {
     const result = await call();
     if (result.data && !result.errors) return result.data;
     const shed = result.errors?.some((e) => e.extensions?.code === 'TOO_MANY_REQUESTS');
     if (!shed) throw new Error(`${what} failed: ${JSON.stringify(result.errors)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (Date.now() > deadline)
+      throw new Error(`${what}: still shed after two minutes (${attempt + 1} attempts)`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 2_000)));
   }
-  throw new Error(`${what}: still shed after 50 attempts`);
 }
 
 async function inParallel<T>(

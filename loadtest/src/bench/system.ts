@@ -1,11 +1,13 @@
 /**
- * Starts the system for the bench the way `npm start` does (scripts/system.ts: embedded Postgres,
- * migrations, each service in a process of its own), on free ports and a throwaway data folder,
+ * Starts the system for the bench the way it runs in production (or, with `--dev`, the way
+ * `npm start` runs it for development): an embedded Postgres on a throwaway data folder, the
+ * migrations, each service in a process of its own (scripts/system.ts wires them), on free ports,
  * plus the peer gateways it is compared with, over the same subgraphs and supergraph.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { composeServices } from '@apollo/composition';
@@ -13,10 +15,87 @@ import { freePort } from '@imagehub/db';
 import { parse } from 'graphql';
 import type { ServiceName } from '../../../scripts/system';
 import * as launcher from '../../../scripts/system';
+import { childPids } from './cpu';
 
 export type PeerName = 'apollo-stock' | 'hive';
 
+/**
+ * How the services run. `production`: NODE_ENV=production with keys generated for the run (as a
+ * deployment is given them); `compiled` runs each service's tsc output (`dist/main.js`, what the
+ * container images run) with plain `node`, otherwise the TypeScript sources through tsx.
+ * `development`: `npm start`'s way (tsx, NODE_ENV=development, keys generated into DATA_DIR).
+ */
+export interface RunMode {
+  nodeEnv: 'production' | 'development';
+  compiled: boolean;
+}
+
+export function describeMode(mode: RunMode): string {
+  if (mode.nodeEnv === 'development')
+    return 'development (TypeScript sources through tsx, NODE_ENV=development)';
+  return mode.compiled
+    ? 'production (compiled dist/main.js under plain node, NODE_ENV=production, keys generated for the run)'
+    : 'production (TypeScript sources through tsx, NODE_ENV=production, keys generated for the run)';
+}
+
+/** The workspaces `npm run build` compiles that the services need (the web app is not measured). */
+export const SERVICE_WORKSPACES = [
+  '@imagehub/service-kit',
+  '@imagehub/db',
+  '@imagehub/messaging',
+  '@imagehub/subgraph-auth',
+  '@imagehub/subgraph-image',
+  '@imagehub/gateway',
+];
+
+/** Newest and oldest modification time of the files under `dir` (ms), or undefined when it is empty or absent. */
+function mtimes(
+  dir: string,
+  include: (file: string) => boolean,
+): { newest: number; oldest: number } | undefined {
+  if (!existsSync(dir)) return undefined;
+  let newest = Number.NEGATIVE_INFINITY;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (!include(file)) continue;
+    const { mtimeMs } = statSync(file);
+    newest = Math.max(newest, mtimeMs);
+    oldest = Math.min(oldest, mtimeMs);
+  }
+  return Number.isFinite(newest) ? { newest, oldest } : undefined;
+}
+
+/**
+ * Whether every service workspace's dist/ was compiled after its last source change (tsc rewrites
+ * every output, so the oldest output is younger than the build's start).
+ */
+export function servicesCompiled(root = launcher.ROOT): boolean {
+  return SERVICE_WORKSPACES.every((name) => {
+    const dir = path.join(root, name.replace('@imagehub/', ''));
+    const sources = mtimes(path.join(dir, 'src'), (f) => !/\.test\.ts$/.test(f));
+    const output = mtimes(path.join(dir, 'dist'), () => true);
+    return sources !== undefined && output !== undefined && output.oldest > sources.newest;
+  });
+}
+
+/** Compiles the services (tsc into each workspace's dist/), in `root` (a checkout of this repository). */
+export function buildServices(root = launcher.ROOT): void {
+  const workspaces = SERVICE_WORKSPACES.flatMap((w) => ['-w', w]);
+  const result = spawnSync('npm', ['run', 'build', '--silent', ...workspaces], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0) throw new Error(`npm run build failed in ${root} (exit ${result.status})`);
+}
+
+/** The image-processing worker (issue 14), where this checkout has one. */
+const WORKER_SOURCE = path.join('subgraph-image', 'src', 'worker', 'main.ts');
+export const hasWorker = (root = launcher.ROOT) => existsSync(path.join(root, WORKER_SOURCE));
+
 export interface RunningSystem {
+  mode: RunMode;
   databaseUrl: string;
   dataDir: string;
   ports: Record<ServiceName, number>;
@@ -26,11 +105,25 @@ export interface RunningSystem {
   postgresPid: number;
   supergraphPath: string;
   startPeer(name: PeerName): Promise<{ url: string; pid: number; stop(): Promise<void> }>;
+  /**
+   * Stops the services (not Postgres) and starts them again on the same ports and database, from
+   * the checkout at `root` (default: this one) with `env` added: the A/B comparisons of one run.
+   */
+  restartServices(options?: { root?: string; env?: Record<string, string> }): Promise<void>;
+  /** The pids of the running image workers (none where this checkout has no worker). */
+  workerPids(): number[];
+  /** Starts one more worker process and waits until it is ready; resolves with its pid. */
+  startWorker(): Promise<number>;
+  /** Stops the most recently started worker. */
+  stopWorker(): Promise<void>;
+  /** Pins Postgres (postmaster and backends), every service and worker, all threads, to `cpus` (`taskset -c`). */
+  pin(cpus: string): void;
   stop(): Promise<void>;
 }
 
 export interface SystemOptions {
   log: (message: string) => void;
+  mode: RunMode;
   /** Extra environment for every service (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
@@ -73,7 +166,39 @@ function tail(child: ChildProcess): () => string {
   return () => kept;
 }
 
+/** What a deployment is given as secrets, made fresh for the run (production refuses to generate them). */
+function productionSecrets(): Record<string, string> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    JWT_PRIVATE_KEYS: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    URL_SIGNING_KEY: randomBytes(48).toString('base64url'),
+  };
+}
+
+/** `node` arguments that run one service from the checkout at `root`, compiled or from sources. */
+export function serviceArgs(
+  name: ServiceName,
+  mode: RunMode,
+  root: string,
+  nodeFlags: string[] = [],
+): string[] {
+  return entryArgs(path.relative(launcher.ROOT, launcher.serviceEntry(name)), mode, root, nodeFlags);
+}
+
+/** The same for an entry point given by its source path in the repository (e.g. the worker's). */
+function entryArgs(source: string, mode: RunMode, root: string, nodeFlags: string[] = []): string[] {
+  if (mode.compiled) {
+    // What the images run: `node <workspace>/dist/main.js`, packages resolved to their dist/ too.
+    const compiled = source
+      .replace(`${path.sep}src${path.sep}`, `${path.sep}dist${path.sep}`)
+      .replace(/\.ts$/, '.js');
+    return [...nodeFlags, path.join(root, compiled)];
+  }
+  return [...nodeFlags, '--conditions=development', '--import', 'tsx', path.join(root, source)];
+}
+
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const { mode } = options;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagehub-bench-'));
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   let stopping = false;
@@ -84,10 +209,18 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     database: 'imagehub',
     ephemeral: true,
   });
-  const children: Array<{ name: string; child: ChildProcess }> = [];
+  let services: Array<{ name: ServiceName; child: ChildProcess }> = [];
+  const peers: ChildProcess[] = [];
+  const workers: ChildProcess[] = [];
+  const stopServices = async () => {
+    for (const { child } of [...services].reverse()) await launcher.stopProcess(child).catch(() => {});
+    services = [];
+  };
   const stop = async () => {
     stopping = true;
-    for (const { child } of [...children].reverse()) await launcher.stopProcess(child).catch(() => {});
+    for (const child of peers) await launcher.stopProcess(child).catch(() => {});
+    await stopServices();
+    for (const child of workers) await launcher.stopProcess(child).catch(() => {});
     await server.stop().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   };
@@ -107,7 +240,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       ports,
       databaseUrl,
       dataDir,
-      nodeEnv: 'development',
+      nodeEnv: mode.nodeEnv,
       // Access logs of every request would measure the terminal; warnings and errors still show.
       logLevel: 'warn',
       // /metrics of each service on a free port of its own (the defaults may be taken by npm start).
@@ -117,6 +250,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         gateway: await freePort(),
       },
       overrides: {
+        ...(mode.nodeEnv === 'production' ? productionSecrets() : {}),
         // Seeding registers hundreds of users from one address; the per-IP registration throttle
         // is a production safeguard that would stop it, and a benchmark run outlives a 15-minute token.
         REGISTRATIONS_PER_IP: '1000000',
@@ -140,34 +274,64 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       },
     });
     const pids = {} as Record<ServiceName, number>;
-    for (const name of launcher.SERVICE_ORDER) {
-      options.log(`starting ${name} on port ${ports[name]}`);
-      const child = options.nodeFlags?.length
-        ? spawn(
-            process.execPath,
-            [
-              ...options.nodeFlags,
-              '--conditions=development',
-              '--import',
-              'tsx',
-              launcher.serviceEntry(name),
-            ],
-            { cwd: launcher.ROOT, stdio: ['ignore', 'pipe', 'pipe'], env },
-          )
-        : launcher.spawnService(name, env, 'pipe');
-      children.push({ name, child });
-      watchExit(name, child, tail(child), () => stopping);
-      pids[name] = child.pid as number;
-      await launcher.waitUntilReady(ports[name], readyTimeoutMs, () => child.exitCode !== null);
-      if (child.exitCode !== null) throw new Error(`${name} exited during start (code ${child.exitCode})`);
-    }
+    const startServices = async (root: string, extraEnv: Record<string, string>) => {
+      for (const name of launcher.SERVICE_ORDER) {
+        options.log(
+          `starting ${name} on port ${ports[name]}${root === launcher.ROOT ? '' : ` from ${root}`}`,
+        );
+        const child = spawn(process.execPath, serviceArgs(name, mode, root, options.nodeFlags), {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...env, ...extraEnv },
+        });
+        services.push({ name, child });
+        watchExit(name, child, tail(child), () => stopping);
+        pids[name] = child.pid as number;
+        await launcher.waitUntilReady(ports[name], readyTimeoutMs, () => child.exitCode !== null);
+        if (child.exitCode !== null) throw new Error(`${name} exited during start (code ${child.exitCode})`);
+      }
+    };
+    await startServices(launcher.ROOT, {});
+    // Workers take jobs from the database (no AMQP_URL: the embedded transport) and need no
+    // service to be up; they outlive restartServices.
+    const startWorker = async () => {
+      const port = await freePort();
+      options.log(`starting an image worker (ready on port ${port})`);
+      const child = spawn(
+        process.execPath,
+        entryArgs(WORKER_SOURCE, mode, launcher.ROOT, options.nodeFlags),
+        {
+          cwd: launcher.ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...env, WORKER_PORT: String(port), WORKER_METRICS_PORT: String(await freePort()) },
+        },
+      );
+      workers.push(child);
+      watchExit('image worker', child, tail(child), () => stopping);
+      await launcher.waitUntilReady(port, readyTimeoutMs, () => child.exitCode !== null);
+      if (child.exitCode !== null)
+        throw new Error(`image worker exited during start (code ${child.exitCode})`);
+      return child.pid as number;
+    };
+    const stopWorker = async () => {
+      const child = workers.pop();
+      if (child) await launcher.stopProcess(child);
+    };
+    if (hasWorker()) await startWorker();
+    const restartServices = async (restart: { root?: string; env?: Record<string, string> } = {}) => {
+      stopping = true;
+      await stopServices();
+      stopping = false;
+      await startServices(restart.root ?? launcher.ROOT, restart.env ?? {});
+    };
     const supergraphPath = path.join(dataDir, 'supergraph.graphql');
     writeFileSync(supergraphPath, composeFor(urls));
 
     const startPeer = async (name: PeerName) => {
       const port = await freePort();
       const entry = path.join(__dirname, 'peers', `${name}.ts`);
-      const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', entry], {
+      // The peers are their published JavaScript in production mode; tsx only loads the few lines here.
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
         cwd: launcher.ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
@@ -177,7 +341,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
           SUPERGRAPH_PATH: supergraphPath,
         },
       });
-      children.push({ name, child });
+      peers.push(child);
       const output = tail(child);
       let peerStopping = false;
       watchExit(name, child, output, () => stopping || peerStopping);
@@ -206,7 +370,36 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const postgresPid = Number(
       readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
     );
-    return { databaseUrl, dataDir, ports, urls, pids, postgresPid, supergraphPath, startPeer, stop };
+    const pin = (cpus: string) => {
+      // Backends forked later inherit the postmaster's affinity; the running ones are pinned here.
+      const all = [
+        postgresPid,
+        ...childPids(postgresPid),
+        ...services.map((s) => s.child.pid as number),
+        ...workers.map((w) => w.pid as number),
+      ];
+      for (const pid of all) {
+        const result = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+        if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed`);
+      }
+    };
+    return {
+      mode,
+      databaseUrl,
+      dataDir,
+      ports,
+      urls,
+      pids,
+      postgresPid,
+      supergraphPath,
+      startPeer,
+      restartServices,
+      workerPids: () => workers.map((w) => w.pid as number),
+      startWorker,
+      stopWorker,
+      pin,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
