@@ -9,10 +9,13 @@ import {
   createLogger,
   createMetrics,
   createMetricsServer,
+  DEFAULT_CLOCK_TOLERANCE_SEC,
   ideEnabled,
   type Jwk,
   jsonErrorHandler,
   type Logger,
+  REVOKED_SESSIONS_PATH,
+  RevocationList,
   type Service,
   subgraphSchema,
 } from '@imagehub/service-kit';
@@ -60,10 +63,21 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
       privateKeys: config.jwt.privateKeys,
     });
+    const sessions = new SessionStore(db, {
+      ...config.sessions,
+      revocationTtlSec: config.jwt.maxTokenLifetimeSec + DEFAULT_CLOCK_TOLERANCE_SEC,
+    });
+    const revocations = new RevocationList({
+      load: () => sessions.listRevoked(),
+      ...config.revocation,
+      logger,
+    });
+    await revocations.start();
     const auth = new AuthService({
       db,
       users,
-      sessions: new SessionStore(db, config.refreshTokenTtlSec),
+      sessions,
+      revocations,
       hasher: await PasswordHasher.create(config.bcrypt),
       tokens,
       throttle: new Throttle(db, { ...config.throttle, namespace: overrides.throttleNamespace ?? 'auth' }),
@@ -85,6 +99,19 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       res.setHeader('Cache-Control', 'public, max-age=300');
       res.json(tokens.jwks);
     });
+    // For the gateway, which has no database: the ids of revoked sessions whose access tokens may
+    // still be alive, read from the database (not this service's copy, which may be a poll behind).
+    // Internal like the rest of this port (the gateway routes only /graphql here); it holds ids of
+    // ended sessions, no credentials.
+    app.get(REVOKED_SESSIONS_PATH, async (_req, res, next) => {
+      try {
+        const sessionIds = await sessions.listRevoked();
+        res.setHeader('Cache-Control', 'no-store');
+        res.json({ sessionIds });
+      } catch (error) {
+        next(error);
+      }
+    });
 
     const apollo = new ApolloServer<Context>({
       ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
@@ -100,6 +127,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
           ip: clientIp(req),
           log: requestLogger(req, logger),
           authorization: req.headers.authorization,
+          userAgent: req.headers['user-agent'],
           auth,
           loaders: createLoaders(users),
         }),
@@ -120,6 +148,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         draining = true;
       },
       async close() {
+        revocations.stop();
         await closeServer(metricsServer);
         await apollo.stop();
         await db.destroy();
