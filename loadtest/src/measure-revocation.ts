@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   }
 }
 
-function reason(result: { errors?: { extensions?: { reason?: unknown } }[] | null }): string | undefined {
+function reason(result: { errors?: { extensions?: Record<string, unknown> }[] | null }): string | undefined {
   const value = result.errors?.[0]?.extensions?.reason;
   return typeof value === 'string' ? value : undefined;
 }
