@@ -403,6 +403,18 @@ describe('changePassword throttling (shared with login)', () => {
 });
 
 describe('the revocation list at the gateway', () => {
+  it('is checked by the gateway itself: with the image subgraph stopped, a revoked upload is still SESSION_REVOKED', async () => {
+    const user = await system.auth.registerUser();
+    await gql(system.gatewayUrl, 'mutation { logoutEverywhere }', as(user.accessToken));
+    await expectRevokedEverywhere(user.accessToken);
+    await system.stopImage();
+    try {
+      expectReason(await verifiers(user.accessToken).gateway(), 'SESSION_REVOKED');
+    } finally {
+      await system.restartImage();
+    }
+  });
+
   it('is served by the auth service, not through the public gateway', async () => {
     const user = await system.auth.registerUser();
     await gql(system.gatewayUrl, 'mutation { logoutEverywhere }', as(user.accessToken));
