@@ -54,6 +54,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     poolMax: config.dbPoolMax,
     log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
   });
+  // The revocation poll reads on a connection of its own: queued behind logins for a free pool
+  // connection, it could fall behind the staleness bound under load and refuse every signed-in request.
+  const revocationDb = createDb({
+    url: config.databaseUrl,
+    applicationName: 'subgraph-auth-revocations',
+    poolMax: 1,
+    statementTimeoutMs: 2_000,
+  });
   try {
     const users = new UserStore(db);
     const tokens = new AccessTokenIssuer({
@@ -63,12 +71,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
       privateKeys: config.jwt.privateKeys,
     });
-    const sessions = new SessionStore(db, {
+    const sessionOptions = {
       ...config.sessions,
       revocationTtlSec: config.jwt.maxTokenLifetimeSec + DEFAULT_CLOCK_TOLERANCE_SEC,
-    });
+    };
+    const sessions = new SessionStore(db, sessionOptions);
+    const revocationReader = new SessionStore(revocationDb, sessionOptions);
     const revocations = new RevocationList({
-      load: () => sessions.listRevoked(),
+      load: () => revocationReader.listRevoked(),
       ...config.revocation,
       logger,
     });
@@ -149,12 +159,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
       async close() {
         revocations.stop();
+        await revocationDb.destroy();
         await closeServer(metricsServer);
         await apollo.stop();
         await db.destroy();
       },
     };
   } catch (error) {
+    await revocationDb.destroy();
     await db.destroy();
     throw error;
   }

@@ -73,9 +73,17 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (!ok) logger.warn({ jwksUrl: config.auth.jwksUrl }, 'JWKS not loaded yet');
     });
   }
-  // Through a view of auth.session_revocations that shows this role the session ids and nothing else.
+  // Through a view of auth.session_revocations that shows this role the session ids and nothing else,
+  // on a connection of its own: queued behind uploads for a free pool connection, the poll could
+  // fall behind the staleness bound under load and refuse every signed-in request.
+  const revocationDb = createDb({
+    url: config.databaseUrl,
+    applicationName: 'subgraph-image-revocations',
+    poolMax: 1,
+    statementTimeoutMs: 2_000,
+  });
   const revocations = new RevocationList({
-    load: () => db('image.revoked_sessions').pluck('session_id'),
+    load: () => revocationDb('image.revoked_sessions').pluck('session_id'),
     ...config.revocation,
     logger,
   });
@@ -160,6 +168,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     async close() {
       draining = true;
       revocations.stop();
+      await revocationDb.destroy();
       await closeServer(metricsServer);
       await apollo.stop();
       if (!overrides.db) await db.destroy();
