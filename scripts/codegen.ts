@@ -26,6 +26,7 @@ const TARGETS: Target[] = [
     mappers: {
       User: '../store/users#User as UserModel',
       AuthPayload: '../auth/auth-service#AuthPayload as AuthPayloadModel',
+      Session: '../auth/auth-service#SessionView as SessionModel',
     },
     scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
   },

@@ -13,6 +13,7 @@ import {
   createMetricsServer,
   jsonErrorHandler,
   type Logger,
+  RevocationList,
   type Service,
   singleUseUploads,
   TokenVerifier,
@@ -70,6 +71,17 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     jwksUrl: config.jwksUrl,
     maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
   });
+  // Polled from the auth service; the gateway has no database. A revoked token is refused here
+  // before its upload streams anywhere (the image subgraph would refuse it too).
+  const revocations = new RevocationList({
+    load: () => fetchRevokedSessions(config.revokedSessionsUrl, config.readyCheckTimeoutMs),
+    ...config.revocation,
+    logger,
+  });
+  // One attempt before serving, so that an auth service already up is not a reason to refuse the
+  // first uploads. A failure is not fatal (the auth service may start after the gateway): until a
+  // load succeeds, signed-in uploads are SERVICE_UNAVAILABLE (the list is unknown, not empty).
+  await revocations.start();
   const uploadSlots = new UploadSlots(config.uploadSlots);
   const dataSources: SubgraphDataSource[] = [];
   // @apollo/gateway otherwise sends host metrics to usage-reporting.api.apollographql.com, probes
@@ -158,7 +170,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       maxFieldBytes: config.maxJsonBodyBytes,
       onUploadBytes: (bytes) => metrics.uploadBytes.inc(bytes),
       onRefused: () => metrics.uploads.inc({ outcome: 'refused' }),
-      authenticate: (req) => authenticateBearer(req.headers.authorization, uploadTokens),
+      authenticate: (req) => authenticateBearer(req.headers.authorization, uploadTokens, revocations),
       slots: uploadSlots,
       minBytesPerSec: config.uploadMinBytesPerSec,
       rateGraceMs: config.uploadRateGraceMs,
@@ -193,6 +205,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
     close: async () => {
       draining = true;
+      revocations.stop();
       supergraphLoaded = false;
       await closeServer(metricsServer);
       await apollo.stop();
@@ -200,6 +213,16 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       for (const dataSource of dataSources) dataSource.close();
     },
   };
+}
+
+async function fetchRevokedSessions(url: string, timeoutMs: number): Promise<string[]> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+  const body = (await response.json()) as { sessionIds?: unknown };
+  if (!Array.isArray(body.sessionIds) || !body.sessionIds.every((id) => typeof id === 'string')) {
+    throw new Error(`${url} answered without a list of session ids`);
+  }
+  return body.sessionIds;
 }
 
 /**

@@ -8,6 +8,10 @@ import {
   optionalString,
   parseEnv,
   port,
+  REVOKED_SESSIONS_PATH,
+  type RevocationConfig,
+  revocationConfig,
+  revocationEnv,
 } from '@imagehub/service-kit';
 import { z } from 'zod';
 import { REPO_ROOT } from './supergraph/paths';
@@ -25,6 +29,12 @@ const schema = z.object({
   IMAGE_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
   /** Where the auth service publishes its public keys; defaults to the auth subgraph's origin. */
   AUTH_JWKS_URL: optionalString,
+  /**
+   * Where the auth service lists revoked sessions (internal: on the auth subgraph's port, which only
+   * the gateway and the image subgraph reach); defaults to the auth subgraph's origin.
+   */
+  AUTH_REVOKED_SESSIONS_URL: optionalString,
+  ...revocationEnv,
   JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
   JWT_AUDIENCE: z.string().min(1).default('imagehub'),
   /** Access tokens claiming a longer life (exp - iat) are refused; the same value as the auth service's. */
@@ -83,6 +93,9 @@ export interface Config {
   /** `maxTokenLifetimeSec`: tokens claiming a longer life (exp - iat) are refused. */
   jwt: { issuer: string; audience: string; maxTokenLifetimeSec: number };
   jwksUrl: string;
+  /** Polled for the revoked sessions (the gateway has no database). */
+  revokedSessionsUrl: string;
+  revocation: RevocationConfig;
   /** Undefined: the committed gateway/supergraph.graphql. */
   supergraphPath?: string;
   /** The built web app (index.html, assets/) served at `/`. */
@@ -120,6 +133,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     subgraphs: { auth: e.AUTH_SUBGRAPH_URL, image: e.IMAGE_SUBGRAPH_URL },
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE, maxTokenLifetimeSec: e.ACCESS_TOKEN_MAX_TTL },
     jwksUrl: e.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', e.AUTH_SUBGRAPH_URL).toString(),
+    revokedSessionsUrl:
+      e.AUTH_REVOKED_SESSIONS_URL ?? new URL(REVOKED_SESSIONS_PATH, e.AUTH_SUBGRAPH_URL).toString(),
+    revocation: revocationConfig(e),
     supergraphPath: e.SUPERGRAPH_PATH,
     webDir: e.WEB_DIR ?? path.join(REPO_ROOT, 'web/dist'),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,

@@ -106,6 +106,26 @@ describe('per-subgraph database roles', () => {
     });
   });
 
+  it('imagehub_image sees revoked session ids (image.revoked_sessions) and nothing else of the revocations', async () => {
+    const live = '11111111-1111-4111-8111-111111111111';
+    const expired = '22222222-2222-4222-8222-222222222222';
+    await scratch.db('auth.session_revocations').insert([
+      { session_id: live, expires_at: scratch.db.raw("now() + interval '1 hour'") },
+      { session_id: expired, expires_at: scratch.db.raw("now() - interval '1 hour'") },
+    ]);
+    const db = await loginAs('imagehub_image');
+    expect(await db('image.revoked_sessions').pluck('session_id')).toEqual([live]);
+    await expect(db('auth.session_revocations').select('session_id')).rejects.toMatchObject({
+      code: PERMISSION_DENIED,
+    });
+    await expect(db('image.revoked_sessions').insert({ session_id: expired })).rejects.toMatchObject({
+      code: PERMISSION_DENIED,
+    });
+    await expect(db('image.revoked_sessions').where({ session_id: live }).delete()).rejects.toMatchObject({
+      code: PERMISSION_DENIED,
+    });
+  });
+
   it('creating the roles again in another database succeeds though they exist already', async () => {
     const second = await createScratchDatabase();
     try {

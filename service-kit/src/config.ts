@@ -52,3 +52,32 @@ export const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+
+/**
+ * The revocation list's settings, the same variables at every verifier (gateway, both subgraphs):
+ * spread into a service's schema, then read with `revocationConfig`.
+ */
+export const revocationEnv = {
+  /** How often the list is reloaded: revoked access tokens are refused within about this long. */
+  REVOCATION_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  /** A list older than this (its source unreachable) refuses every signed-in request with SERVICE_UNAVAILABLE. */
+  REVOCATION_MAX_STALENESS_SEC: z.coerce.number().int().positive().default(10),
+};
+
+export interface RevocationConfig {
+  pollIntervalMs: number;
+  maxStalenessSec: number;
+}
+
+export function revocationConfig(e: {
+  REVOCATION_POLL_INTERVAL_MS: number;
+  REVOCATION_MAX_STALENESS_SEC: number;
+}): RevocationConfig {
+  // With fewer than two polls inside the bound, one slow load would refuse every signed-in request.
+  if (e.REVOCATION_MAX_STALENESS_SEC * 1000 < 2 * e.REVOCATION_POLL_INTERVAL_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  REVOCATION_MAX_STALENESS_SEC: ${e.REVOCATION_MAX_STALENESS_SEC} s must cover at least two polls of REVOCATION_POLL_INTERVAL_MS (${e.REVOCATION_POLL_INTERVAL_MS} ms)`,
+    );
+  }
+  return { pollIntervalMs: e.REVOCATION_POLL_INTERVAL_MS, maxStalenessSec: e.REVOCATION_MAX_STALENESS_SEC };
+}

@@ -1,6 +1,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { UnauthenticatedReason } from './errors';
+import { codedError, ErrorCode, UnauthenticatedReason, unauthenticated } from './errors';
+import type { RevocationList } from './revocations';
 
 /** The only algorithm this system signs with. Verifiers pin it: `alg` in a token header is never trusted. */
 export const ACCESS_TOKEN_ALGORITHM = 'ES256' as const;
@@ -11,6 +12,8 @@ export interface AccessTokenClaims {
   aud: string;
   iat: number;
   exp: number;
+  /** The session the token was issued for (see RevocationList); absent only in tokens from before sessions were revocable. */
+  sid?: string;
 }
 
 export interface Jwk extends JsonWebKey {
@@ -45,10 +48,12 @@ export interface TokenVerifierOptions {
   verifiedCacheSize?: number;
 }
 
-/** Every subject this system issues is a user id (a UUID); anything else cannot be one of ours. */
+/** Every subject this system issues is a user id (a UUID), every session id too; anything else cannot be one of ours. */
 const SUBJECT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DEFAULT_MAX_TOKEN_LIFETIME_SEC = 3600;
 const DEFAULT_VERIFIED_CACHE_SIZE = 5000;
+/** Seconds by which a verifier's clock may differ from the signer's (`exp`, `iat`). */
+export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
 
 export class InvalidTokenError extends Error {
   override name = 'InvalidTokenError';
@@ -141,7 +146,8 @@ export class TokenVerifier {
         iat > now + tolerance ||
         exp - iat > maxLifetime ||
         exp > now + maxLifetime + tolerance ||
-        !SUBJECT.test(sub)
+        !SUBJECT.test(sub) ||
+        (claims.sid !== undefined && (typeof claims.sid !== 'string' || !SUBJECT.test(claims.sid)))
       ) {
         throw new InvalidTokenError('Invalid token');
       }
@@ -209,28 +215,56 @@ export class TokenVerifier {
 }
 
 export type BearerAuthentication =
-  | { userId: string; reason?: undefined }
-  | { userId?: undefined; reason: UnauthenticatedReason };
+  | { userId: string; sessionId: string | undefined; reason?: undefined; unavailable?: undefined }
+  | { userId?: undefined; reason: UnauthenticatedReason; unavailable?: undefined }
+  /** A genuine token, but whether its session was revoked cannot be known now (the revocation list is stale). */
+  | { userId?: undefined; reason?: undefined; unavailable: true };
+
+const REVOCATIONS_UNAVAILABLE = 'Sessions cannot be checked right now; try again shortly';
+
+/** The `errors[]` entry for a request refused because the revocation list is stale (for answers built without graphql-js). */
+export const revocationsUnavailableBody = () => ({
+  message: REVOCATIONS_UNAVAILABLE,
+  extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: 1 },
+});
+
+/** Why an authentication failed, as the GraphQL error to throw: UNAUTHENTICATED with its reason, or SERVICE_UNAVAILABLE. */
+export function authenticationError(auth: Exclude<BearerAuthentication, { userId: string }>) {
+  if (auth.unavailable)
+    return codedError(ErrorCode.SERVICE_UNAVAILABLE, REVOCATIONS_UNAVAILABLE, { retryAfter: 1 });
+  return unauthenticated(auth.reason);
+}
 
 /**
  * The caller behind an `Authorization` header, or why there is none: TOKEN_MISSING without the
  * header, TOKEN_INVALID for a header that is not a bearer JWT or a token that fails verification,
- * TOKEN_EXPIRED for a genuine token past its `exp`. Every service decides this the same way.
+ * TOKEN_EXPIRED for a genuine token past its `exp`, SESSION_REVOKED for a genuine token of a session
+ * on the revocation list, and `unavailable` when that list is too old to be trusted (fail closed: a
+ * revoked token must not keep working while the list cannot be reloaded). Every service decides
+ * this the same way.
  */
 export async function authenticateBearer(
   header: string | string[] | undefined,
   verifier: TokenVerifier,
+  revocations?: RevocationList,
 ): Promise<BearerAuthentication> {
   const present = Array.isArray(header) ? header.length > 0 && header[0] !== '' : Boolean(header);
   if (!present) return { reason: UnauthenticatedReason.TOKEN_MISSING };
   const token = bearerToken(header);
   if (!token) return { reason: UnauthenticatedReason.TOKEN_INVALID };
+  let claims: AccessTokenClaims;
   try {
-    return { userId: (await verifier.verify(token)).sub };
+    claims = await verifier.verify(token);
   } catch (error) {
     if (error instanceof InvalidTokenError) return { reason: error.reason };
     throw error;
   }
+  if (revocations && claims.sid !== undefined) {
+    const state = revocations.check(claims.sid);
+    if (state === 'revoked') return { reason: UnauthenticatedReason.SESSION_REVOKED };
+    if (state === 'unknown') return { unavailable: true };
+  }
+  return { userId: claims.sub, sessionId: claims.sid };
 }
 
 /** Pulls the token out of an `Authorization: Bearer <token>` header; anything else is no token. */

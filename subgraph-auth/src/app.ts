@@ -9,10 +9,13 @@ import {
   createLogger,
   createMetrics,
   createMetricsServer,
+  DEFAULT_CLOCK_TOLERANCE_SEC,
   ideEnabled,
   type Jwk,
   jsonErrorHandler,
   type Logger,
+  REVOKED_SESSIONS_PATH,
+  RevocationList,
   type Service,
   subgraphSchema,
 } from '@imagehub/service-kit';
@@ -51,6 +54,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     poolMax: config.dbPoolMax,
     log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
   });
+  // The revocation poll reads on a connection of its own: queued behind logins for a free pool
+  // connection, it could fall behind the staleness bound under load and refuse every signed-in request.
+  const revocationDb = createDb({
+    url: config.databaseUrl,
+    applicationName: 'subgraph-auth-revocations',
+    poolMax: 1,
+    statementTimeoutMs: 2_000,
+  });
   try {
     const users = new UserStore(db);
     const tokens = new AccessTokenIssuer({
@@ -60,10 +71,23 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
       privateKeys: config.jwt.privateKeys,
     });
+    const sessionOptions = {
+      ...config.sessions,
+      revocationTtlSec: config.jwt.maxTokenLifetimeSec + DEFAULT_CLOCK_TOLERANCE_SEC,
+    };
+    const sessions = new SessionStore(db, sessionOptions);
+    const revocationReader = new SessionStore(revocationDb, sessionOptions);
+    const revocations = new RevocationList({
+      load: () => revocationReader.listRevoked(),
+      ...config.revocation,
+      logger,
+    });
+    await revocations.start();
     const auth = new AuthService({
       db,
       users,
-      sessions: new SessionStore(db, config.refreshTokenTtlSec),
+      sessions,
+      revocations,
       hasher: await PasswordHasher.create(config.bcrypt),
       tokens,
       throttle: new Throttle(db, { ...config.throttle, namespace: overrides.throttleNamespace ?? 'auth' }),
@@ -84,6 +108,19 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     app.get('/.well-known/jwks.json', (_req, res) => {
       res.setHeader('Cache-Control', 'public, max-age=300');
       res.json(tokens.jwks);
+    });
+    // For the gateway, which has no database: the ids of revoked sessions whose access tokens may
+    // still be alive, read from the database (not this service's copy, which may be a poll behind).
+    // Internal like the rest of this port (the gateway routes only /graphql here); it holds ids of
+    // ended sessions, no credentials.
+    app.get(REVOKED_SESSIONS_PATH, async (_req, res, next) => {
+      try {
+        const sessionIds = await sessions.listRevoked();
+        res.setHeader('Cache-Control', 'no-store');
+        res.json({ sessionIds });
+      } catch (error) {
+        next(error);
+      }
     });
 
     const apollo = new ApolloServer<Context>({
@@ -107,6 +144,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
             },
             log: requestLogger(req, logger),
             authorization: req.headers.authorization,
+            userAgent: req.headers['user-agent'],
             auth,
             loaders: createLoaders(users),
           };
@@ -128,12 +166,15 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         draining = true;
       },
       async close() {
+        revocations.stop();
+        await revocationDb.destroy();
         await closeServer(metricsServer);
         await apollo.stop();
         await db.destroy();
       },
     };
   } catch (error) {
+    await revocationDb.destroy();
     await db.destroy();
     throw error;
   }

@@ -35,7 +35,8 @@ describe('loadConfig', () => {
         accessTokenTtlSec: 900,
         maxTokenLifetimeSec: 3600,
       },
-      refreshTokenTtlSec: 30 * 24 * 3600,
+      sessions: { refreshTokenTtlSec: 30 * 24 * 3600, maxAgeSec: 30 * 24 * 3600, maxPerUser: 50 },
+      revocation: { pollIntervalMs: 1000, maxStalenessSec: 10 },
       bcrypt: { cost: 10, maxQueue: 64, queueTimeoutMs: 1000 },
       throttle: {
         loginFailuresPerEmailAndIp: 5,

@@ -11,6 +11,9 @@ import {
   optionalString,
   parseEnv,
   port,
+  type RevocationConfig,
+  revocationConfig,
+  revocationEnv,
 } from '@imagehub/service-kit';
 import { z } from 'zod';
 import { loadSigningKeys } from './auth/signing-keys';
@@ -47,7 +50,13 @@ const schema = z.object({
   ACCESS_TOKEN_TTL: positiveInt(900),
   /** The longest access-token lifetime any verifier accepts (exp - iat); ACCESS_TOKEN_TTL must fit in it. */
   ACCESS_TOKEN_MAX_TTL: positiveInt(DEFAULT_MAX_TOKEN_LIFETIME_SEC),
+  /** Idle bound: a refresh token unused for this long expires (each refresh issues a new one). */
   REFRESH_TOKEN_TTL: positiveInt(30 * 24 * 3600),
+  /** Absolute bound: a session ends this long after sign-in, however often it is refreshed. */
+  SESSION_MAX_AGE: positiveInt(30 * 24 * 3600),
+  /** Live sessions per user; a sign-in beyond it revokes the user's least recently used sessions. */
+  MAX_SESSIONS_PER_USER: positiveInt(50),
+  ...revocationEnv,
 
   BCRYPT_COST: z.coerce
     .number()
@@ -122,7 +131,8 @@ export interface Config {
     /** Verifiers refuse tokens claiming a longer life. */
     maxTokenLifetimeSec: number;
   };
-  refreshTokenTtlSec: number;
+  sessions: { refreshTokenTtlSec: number; maxAgeSec: number; maxPerUser: number };
+  revocation: RevocationConfig;
   bcrypt: { cost: number; concurrency: number; maxQueue: number; queueTimeoutMs: number };
   /** The throttle's limits; its key namespace is chosen by whoever starts the service. */
   throttle: Omit<ThrottleOptions, 'namespace'>;
@@ -169,7 +179,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       accessTokenTtlSec: e.ACCESS_TOKEN_TTL,
       maxTokenLifetimeSec: e.ACCESS_TOKEN_MAX_TTL,
     },
-    refreshTokenTtlSec: e.REFRESH_TOKEN_TTL,
+    sessions: {
+      refreshTokenTtlSec: e.REFRESH_TOKEN_TTL,
+      maxAgeSec: e.SESSION_MAX_AGE,
+      maxPerUser: e.MAX_SESSIONS_PER_USER,
+    },
+    revocation: revocationConfig(e),
     bcrypt: {
       cost: e.BCRYPT_COST,
       concurrency: e.BCRYPT_CONCURRENCY,

@@ -9,6 +9,8 @@ export interface Context {
   log: Logger;
   /** The raw `Authorization` header: missing and malformed are different reasons (TOKEN_MISSING, TOKEN_INVALID). */
   authorization: string | undefined;
+  /** The client's User-Agent (forwarded by the gateway), kept with the sessions it opens. */
+  userAgent: string | undefined;
   auth: AuthService;
   loaders: { userById: DataLoader<string, User | null> };
 }

@@ -57,7 +57,7 @@ async function expectUnauthenticated(authorization: string | undefined) {
 }
 
 describe('access tokens', () => {
-  it('are ES256 JWTs with a kid header and sub, iss, aud, iat and exp (15 minutes)', () => {
+  it('are ES256 JWTs with a kid header and sub, iss, aud, iat, exp (15 minutes) and sid (the session)', () => {
     const { header, payload } = jwt.decode(user.accessToken, { complete: true }) as jwt.Jwt & {
       payload: jwt.JwtPayload;
     };
@@ -68,6 +68,7 @@ describe('access tokens', () => {
       aud: 'imagehub',
       iat: expect.any(Number),
       exp: payload.iat! + 900,
+      sid: expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     expect(() =>
       jwt.verify(user.accessToken, createPublicKey(signingKey), { algorithms: ['ES256'] }),

@@ -13,6 +13,7 @@ import {
   jsonErrorHandler,
   type Logger,
   observedGauge,
+  RevocationList,
   type Service,
   singleUseUploads,
   subgraphSchema,
@@ -72,12 +73,28 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (!ok) logger.warn({ jwksUrl: config.auth.jwksUrl }, 'JWKS not loaded yet');
     });
   }
+  // Through a view of auth.session_revocations that shows this role the session ids and nothing else,
+  // on a connection of its own: queued behind uploads for a free pool connection, the poll could
+  // fall behind the staleness bound under load and refuse every signed-in request.
+  const revocationDb = createDb({
+    url: config.databaseUrl,
+    applicationName: 'subgraph-image-revocations',
+    poolMax: 1,
+    statementTimeoutMs: 2_000,
+  });
+  const revocations = new RevocationList({
+    load: () => revocationDb('image.revoked_sessions').pluck('session_id'),
+    ...config.revocation,
+    logger,
+  });
+  await revocations.start();
   const images = new ImageStore(db, new PostgresBlobStore(db));
   const processing = new Limiter(config.imageProcessingConcurrency);
   const services: Services = {
     config,
     logger,
     verifier,
+    revocations,
     images,
     signer: new UrlSigner(config.urlSigningKey, config.publicUrl, config.signedUrlTtlSec, overrides.now),
     uploads: new UploadService(images, processing, new UploadAdmission(db, config.uploads), config),
@@ -121,11 +138,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   app.use(imageRoutes({ images: services.images, signer: services.signer, logger }));
   app.use(
     '/graphql',
-    multipartUploads({ maxUploadBytes: config.maxUploadBytes, verifier }),
+    multipartUploads({ maxUploadBytes: config.maxUploadBytes, verifier, revocations }),
     express.json({ limit: config.maxJsonBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<Context> => {
-        const auth = await authenticate(req, verifier);
+        const auth = await authenticate(req, services);
         return {
           auth,
           services,
@@ -150,6 +167,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
     async close() {
       draining = true;
+      revocations.stop();
+      await revocationDb.destroy();
       await closeServer(metricsServer);
       await apollo.stop();
       if (!overrides.db) await db.destroy();

@@ -11,6 +11,9 @@ import {
   optionalString,
   parseEnv,
   port,
+  type RevocationConfig,
+  revocationConfig,
+  revocationEnv,
 } from '@imagehub/service-kit';
 import { z } from 'zod';
 
@@ -37,6 +40,7 @@ const schema = z.object({
   /** Public keys as JSON (`{"keys":[...]}` or a bare array), for deployments and tests without a reachable JWKS. */
   AUTH_PUBLIC_JWKS: optionalString,
   JWT_ISSUER: z.string().min(1).default('imagehub-auth'),
+  ...revocationEnv,
   JWT_AUDIENCE: z.string().min(1).default('imagehub'),
   /** Access tokens claiming a longer life (exp - iat) are refused; the same value as the auth service's. */
   ACCESS_TOKEN_MAX_TTL: positiveInt(DEFAULT_MAX_TOKEN_LIFETIME_SEC),
@@ -87,6 +91,8 @@ export interface Config {
   host: string;
   metrics: { port: number; host: string };
   auth: { jwksUrl: string; publicKeys: Jwk[]; issuer: string; audience: string; maxTokenLifetimeSec: number };
+  /** The revoked sessions (image.revoked_sessions), reloaded on a timer. */
+  revocation: RevocationConfig;
   publicUrl: string;
   urlSigningKey: Buffer;
   signedUrlTtlSec: number;
@@ -128,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       audience: raw.JWT_AUDIENCE,
       maxTokenLifetimeSec: raw.ACCESS_TOKEN_MAX_TTL,
     },
+    revocation: revocationConfig(raw),
     publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
     urlSigningKey: resolveSigningKey(raw.URL_SIGNING_KEY, raw.NODE_ENV, raw.DATA_DIR),
     signedUrlTtlSec: raw.SIGNED_URL_TTL,

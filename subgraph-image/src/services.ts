@@ -1,4 +1,4 @@
-import type { Logger, TokenVerifier } from '@imagehub/service-kit';
+import type { Logger, RevocationList, TokenVerifier } from '@imagehub/service-kit';
 import type { Config } from './config';
 import type { UrlSigner } from './signing';
 import type { ImageStore } from './store/image-store';
@@ -11,5 +11,6 @@ export interface Services {
   images: ImageStore;
   signer: UrlSigner;
   verifier: TokenVerifier;
+  revocations: RevocationList;
   uploads: UploadService;
 }

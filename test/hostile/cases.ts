@@ -20,6 +20,7 @@ import { truncatedJpeg, uniquePng } from '../support/images';
 import { rawRequest, requestHead } from '../support/raw-http';
 import type { AuthSession, ServiceName, System, UploadedImage, UploadOptions } from '../support/system';
 import type { TokenFactory } from '../support/tokens';
+import { accountsCases } from './accounts-cases';
 import { authHardeningCases } from './auth-hardening-cases';
 
 export interface HostileContext {
@@ -58,7 +59,8 @@ export type Category =
   | 'proxy trust'
   | 'coded errors'
   | 'token claims'
-  | 'names';
+  | 'names'
+  | 'sessions';
 
 export interface HostileCase<P = unknown> {
   name: string;
@@ -1273,4 +1275,5 @@ export const hostileCases: HostileCase[] = [
   ...anotherUsersCases,
   ...refreshCases,
   ...authHardeningCases,
+  ...accountsCases,
 ] as HostileCase[];

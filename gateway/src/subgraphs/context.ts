@@ -4,7 +4,7 @@ import { EntityMemo } from './entity-memo';
 
 /** What every subgraph request of one client request carries along. */
 export interface GatewayContext {
-  /** Headers forwarded to every subgraph: Authorization, x-request-id, X-Forwarded-For. */
+  /** Headers forwarded to every subgraph: Authorization, User-Agent, x-request-id, X-Forwarded-For. */
   forwardHeaders: Record<string, string>;
   /** Aborted when the client goes away, so subgraph work on its behalf stops too. */
   clientGone: AbortSignal;
@@ -18,6 +18,9 @@ export function contextFromRequest(req: Request, res: Response): GatewayContext 
   const forwardHeaders: Record<string, string> = {};
   const authorization = req.headers.authorization;
   if (authorization) forwardHeaders.authorization = authorization;
+  // The auth subgraph keeps it with the sessions it opens (mySessions); it cuts it to 200 characters.
+  const userAgent = req.headers['user-agent'];
+  if (userAgent) forwardHeaders['user-agent'] = userAgent;
   forwardHeaders[REQUEST_ID_HEADER] = String(req.headers[REQUEST_ID_HEADER]);
   const clientIp = req.socket.remoteAddress;
   const priorHops = req.headers['x-forwarded-for'];

@@ -15,9 +15,19 @@ describe('supergraph composition', () => {
     if (!outcome.ok) throw new Error(outcome.errors.join('\n'));
     const query = outcome.apiSchema.getQueryType()?.getFields() ?? {};
     const mutation = outcome.apiSchema.getMutationType()?.getFields() ?? {};
-    expect(Object.keys(query).sort()).toEqual(['image', 'me', 'myImages']);
+    expect(Object.keys(query).sort()).toEqual(['image', 'me', 'myImages', 'mySessions']);
     expect(Object.keys(mutation).sort()).toEqual(
-      ['deleteImage', 'login', 'logout', 'refreshToken', 'register', 'uploadImage'].sort(),
+      [
+        'changePassword',
+        'deleteImage',
+        'login',
+        'logout',
+        'logoutEverywhere',
+        'refreshToken',
+        'register',
+        'revokeSession',
+        'uploadImage',
+      ].sort(),
     );
     expect(outcome.apiSchema.getType('_Entity')).toBeUndefined();
   });

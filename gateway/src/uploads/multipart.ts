@@ -1,5 +1,10 @@
 import { Transform } from 'node:stream';
-import { answerThenLinger, type BearerAuthentication, ErrorCode } from '@imagehub/service-kit';
+import {
+  answerThenLinger,
+  type BearerAuthentication,
+  ErrorCode,
+  revocationsUnavailableBody,
+} from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { badRequest, parseMap, parseOperations, placeUpload } from './form-fields';
@@ -60,6 +65,10 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     }
     if (options.authenticate) {
       return void options.authenticate(req).then((caller) => {
+        if (caller.unavailable) {
+          const { message } = revocationsUnavailableBody();
+          return refuse(req, res, new UploadRequestError(200, ErrorCode.SERVICE_UNAVAILABLE, message));
+        }
         if (caller.reason) {
           return refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, '', caller.reason));
         }
@@ -290,7 +299,7 @@ function refuse(req: Request, res: Response, error: Error): void {
   const extensions =
     code === ErrorCode.PAYLOAD_TOO_LARGE
       ? { code, field: 'file' }
-      : code === ErrorCode.TOO_MANY_REQUESTS
+      : code === ErrorCode.TOO_MANY_REQUESTS || code === ErrorCode.SERVICE_UNAVAILABLE
         ? { code, retryAfter: 1 }
         : known?.reason
           ? { code, reason: known.reason }

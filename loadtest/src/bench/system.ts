@@ -266,6 +266,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         // successful logins per account and per address that protect a real deployment.
         LOGINS_PER_IP: '1000000',
         LOGINS_PER_ACCOUNT: '1000000',
+        // Those logins open a session each; past the per-user bound the oldest would be revoked, and
+        // the readers' tokens with them.
+        MAX_SESSIONS_PER_USER: '1000000',
         ACCESS_TOKEN_TTL: '7200',
         ACCESS_TOKEN_MAX_TTL: '7200',
         // Nothing is in flight when the bench stops the services; don't wait out the production drain.

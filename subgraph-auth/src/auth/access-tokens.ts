@@ -49,8 +49,9 @@ export class AccessTokenIssuer {
     });
   }
 
-  sign(userId: string): IssuedAccessToken {
-    const token = jwt.sign({}, this.signingKey, {
+  /** `sid` names the session, so that revoking it refuses this token everywhere (RevocationList). */
+  sign(userId: string, sessionId: string): IssuedAccessToken {
+    const token = jwt.sign({ sid: sessionId }, this.signingKey, {
       algorithm: ACCESS_TOKEN_ALGORITHM,
       keyid: this.signingKid,
       subject: userId,

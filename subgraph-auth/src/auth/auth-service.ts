@@ -1,13 +1,17 @@
 import type { Knex } from '@imagehub/db';
 import {
   authenticateBearer,
+  authenticationError,
   badUserInput,
+  codedError,
+  ErrorCode,
   type Logger,
+  type RevocationList,
   tooManyRequests,
   UnauthenticatedReason,
   unauthenticated,
 } from '@imagehub/service-kit';
-import { REFRESH_TOKEN_PATTERN, type SessionStore } from '../store/sessions';
+import { REFRESH_TOKEN_PATTERN, type Session, type SessionStore } from '../store/sessions';
 import { DuplicateEmailError, type User, type UserStore } from '../store/users';
 import type { AccessTokenIssuer } from './access-tokens';
 import { QueueSaturatedError } from './bounded-queue';
@@ -30,10 +34,21 @@ export interface AuthPayload {
   user: User;
 }
 
-/** Who is asking: the client address (for throttling) and the request's logger. */
+/** Who is asking: the client address (for throttling), the request's logger and the client's User-Agent (shown in mySessions). */
 export interface Caller {
   ip: string;
   log: Logger;
+  userAgent?: string;
+}
+
+/** The caller as the access token says: the user and, for every token issued since sessions are revocable, the session. */
+export interface SignedInCaller {
+  userId: string;
+  sessionId: string | undefined;
+}
+
+export interface SessionView extends Session {
+  current: boolean;
 }
 
 export interface AuthServiceDeps {
@@ -43,6 +58,8 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   tokens: AccessTokenIssuer;
   throttle: Throttle;
+  /** The revoked sessions, in memory; reloaded at once after this service revokes one. */
+  revocations: RevocationList;
 }
 
 const EMAIL_TAKEN = 'An account with this email already exists';
@@ -67,12 +84,12 @@ export class AuthService {
     if (await users.emailTaken(email)) throw badUserInput('email', EMAIL_TAKEN);
     const passwordHash = await busyAsTooManyRequests(hasher.hash(args.password));
     try {
-      const { user, refreshToken } = await db.transaction(async (trx) => {
+      const { user, session } = await db.transaction(async (trx) => {
         const created = await users.create({ email, name, passwordHash }, trx);
-        return { user: created, refreshToken: await sessions.open(created.id, trx) };
+        return { user: created, session: await sessions.open(created.id, trx, caller.userAgent) };
       });
       caller.log.info({ userId: user.id }, 'user registered');
-      return this.payload(user, refreshToken);
+      return this.payload(user, session);
     } catch (error) {
       if (error instanceof DuplicateEmailError) throw badUserInput('email', EMAIL_TAKEN);
       throw error;
@@ -82,7 +99,7 @@ export class AuthService {
   async login(args: { email: string; password: string }, caller: Caller): Promise<AuthPayload> {
     const email = normalizeLoginEmail(args.email);
     checkPasswordLength(args.password);
-    const { users, sessions, hasher, throttle } = this.deps;
+    const { db, users, sessions, hasher, throttle } = this.deps;
 
     const charge = await throttle.chargeLogin(email, caller.ip);
     const credentials = await users.findCredentialsByEmail(email);
@@ -99,9 +116,10 @@ export class AuthService {
       throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
     }
     await throttle.loginSucceeded(email, caller.ip);
-    const refreshToken = await sessions.open(credentials.user.id);
+    // Sessions beyond the per-user bound that this ends are refused from the next poll on (about a second).
+    const session = await db.transaction((trx) => sessions.open(credentials.user.id, trx, caller.userAgent));
     caller.log.info({ userId: credentials.user.id }, 'user logged in');
-    return this.payload(credentials.user, refreshToken);
+    return this.payload(credentials.user, session);
   }
 
   async refresh(token: string, caller: Caller): Promise<AuthPayload> {
@@ -122,7 +140,7 @@ export class AuthService {
     await throttle.refreshSucceeded(caller.ip);
     const [user] = await users.findByIds([result.userId]);
     if (!user) throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
-    return this.payload(user, result.refreshToken);
+    return this.payload(user, result);
   }
 
   /**
@@ -132,21 +150,112 @@ export class AuthService {
   async logout(token: string): Promise<boolean> {
     checkRefreshTokenLength(token);
     await this.deps.sessions.revokeByToken(token);
+    await this.listRevocations();
     return true;
   }
 
-  /** The user id in a valid access token; UNAUTHENTICATED with the reason otherwise. */
-  async authenticate(authorization: string | undefined): Promise<string> {
-    const caller = await authenticateBearer(authorization, this.deps.tokens.verifier);
-    if (caller.reason) throw unauthenticated(caller.reason);
-    return caller.userId;
+  /** The caller's live sessions, most recently used first; `current` marks the one of this access token. */
+  async mySessions(authorization: string | undefined): Promise<SessionView[]> {
+    const caller = await this.authenticateSession(authorization);
+    const sessions = await this.deps.sessions.listLive(caller.userId);
+    return sessions.map((session) => ({ ...session, current: session.id === caller.sessionId }));
   }
 
-  private payload(user: User, refreshToken: string): AuthPayload {
-    const access = this.deps.tokens.sign(user.id);
+  /** Ends one of the caller's sessions; NOT_FOUND for anyone else's, which looks the same as a missing one. */
+  async revokeSession(
+    authorization: string | undefined,
+    sessionId: string,
+    caller: Caller,
+  ): Promise<boolean> {
+    const { userId } = await this.authenticateSession(authorization);
+    if (!(await this.deps.sessions.revokeOwnSession(userId, sessionId))) {
+      throw codedError(ErrorCode.NOT_FOUND, 'No such session');
+    }
+    await this.listRevocations();
+    caller.log.info({ userId, sessionId }, 'session revoked');
+    return true;
+  }
+
+  /** Ends every session of the caller, the one making this request included. */
+  async logoutEverywhere(authorization: string | undefined, caller: Caller): Promise<boolean> {
+    const { userId } = await this.authenticateSession(authorization);
+    const ended = await this.deps.sessions.revokeAllSessions(userId);
+    await this.listRevocations();
+    caller.log.info({ userId, ended }, 'logged out everywhere');
+    return true;
+  }
+
+  /**
+   * Register's rules for the new password; a wrong current one is BAD_CREDENTIALS and counts as a
+   * failed login (the same throttle: a stolen access token must not become a password oracle).
+   * Every session of the user ends, this one included, and the caller gets a fresh session: a
+   * password is often changed because something leaked, and a copy of this client's tokens must
+   * not survive it either.
+   */
+  async changePassword(
+    authorization: string | undefined,
+    args: { currentPassword: string; newPassword: string },
+    caller: Caller,
+  ): Promise<AuthPayload> {
+    const { userId } = await this.authenticateSession(authorization);
+    checkPasswordLength(args.currentPassword, 'currentPassword');
+    const { db, users, sessions, hasher, throttle } = this.deps;
+    const credentials = await users.findCredentialsById(userId);
+    // A valid token for an account that no longer exists is no login.
+    if (!credentials) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
+    const { user } = credentials;
+    checkNewPassword(args.newPassword, user, 'newPassword');
+
+    const charge = await throttle.chargeLogin(user.email, caller.ip);
+    let matches: boolean;
+    try {
+      matches = await hasher.verify(args.currentPassword, credentials.passwordHash);
+    } catch (error) {
+      if (error instanceof QueueSaturatedError) await throttle.refundLogin(user.email, caller.ip, charge);
+      throw mapBusy(error);
+    }
+    if (!matches) {
+      await throttle.loginFailed(user.email, caller.ip);
+      caller.log.info({ userId }, 'password change refused: wrong current password');
+      throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
+    }
+    await throttle.loginSucceeded(user.email, caller.ip);
+    const passwordHash = await busyAsTooManyRequests(hasher.hash(args.newPassword));
+    const session = await db.transaction(async (trx) => {
+      await users.updatePasswordHash(userId, passwordHash, trx);
+      await sessions.revokeAllSessions(userId, trx);
+      return sessions.open(userId, trx, caller.userAgent);
+    });
+    await this.listRevocations();
+    caller.log.info({ userId }, 'password changed; every other session revoked');
+    return this.payload(user, session);
+  }
+
+  /** The user id in a valid access token of a live session; UNAUTHENTICATED with the reason otherwise. */
+  async authenticate(authorization: string | undefined): Promise<string> {
+    return (await this.authenticateSession(authorization)).userId;
+  }
+
+  async authenticateSession(authorization: string | undefined): Promise<SignedInCaller> {
+    const caller = await authenticateBearer(authorization, this.deps.tokens.verifier, this.deps.revocations);
+    if (caller.userId === undefined) throw authenticationError(caller);
+    return { userId: caller.userId, sessionId: caller.sessionId };
+  }
+
+  /**
+   * This service answers from the new list at once (the other verifiers within their poll
+   * interval). A failed reload is not the caller's problem: the revocation is stored, the next
+   * poll picks it up, and a list that stays stale fails closed.
+   */
+  private async listRevocations(): Promise<void> {
+    await this.deps.revocations.reload();
+  }
+
+  private payload(user: User, session: { sessionId: string; refreshToken: string }): AuthPayload {
+    const access = this.deps.tokens.sign(user.id, session.sessionId);
     return {
       accessToken: access.token,
-      refreshToken,
+      refreshToken: session.refreshToken,
       tokenType: 'Bearer',
       expiresIn: access.expiresIn,
       user,

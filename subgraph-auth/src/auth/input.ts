@@ -61,25 +61,29 @@ export function normalizeName(raw: string): string {
 }
 
 /** The byte bound alone, for login: a longer password cannot match and must never reach bcrypt. */
-export function checkPasswordLength(password: string): void {
+export function checkPasswordLength(password: string, field = 'password'): void {
   // Cheap first: more UTF-16 units than 72 always means more than 72 UTF-8 bytes.
   if (password.length > PASSWORD_MAX_BYTES || Buffer.byteLength(password, 'utf8') > PASSWORD_MAX_BYTES) {
-    throw badUserInput('password', `Password must be at most ${PASSWORD_MAX_BYTES} bytes (UTF-8)`);
+    throw badUserInput(field, `Password must be at most ${PASSWORD_MAX_BYTES} bytes (UTF-8)`);
   }
 }
 
 /** NIST SP 800-63B: length and a blocklist, no composition rules. */
-export function checkNewPassword(password: string, context: { email: string; name: string }): void {
-  checkPasswordLength(password);
+export function checkNewPassword(
+  password: string,
+  context: { email: string; name: string },
+  field = 'password',
+): void {
+  checkPasswordLength(password, field);
   if ([...password].length < PASSWORD_MIN_CHARS) {
-    throw badUserInput('password', `Password must be at least ${PASSWORD_MIN_CHARS} characters`);
+    throw badUserInput(field, `Password must be at least ${PASSWORD_MIN_CHARS} characters`);
   }
   const lowered = password.toLowerCase();
   if (COMMON_PASSWORDS.has(lowered)) {
-    throw badUserInput('password', 'Password is too common; choose a less guessable one');
+    throw badUserInput(field, 'Password is too common; choose a less guessable one');
   }
   if (lowered === context.email.toLowerCase() || lowered === context.name.toLowerCase()) {
-    throw badUserInput('password', 'Password must not be your email or name');
+    throw badUserInput(field, 'Password must not be your email or name');
   }
 }
 

@@ -2,7 +2,7 @@
 /* eslint-disable */
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { User as UserModel } from '../store/users';
-import type { AuthPayload as AuthPayloadModel } from '../auth/auth-service';
+import type { AuthPayload as AuthPayloadModel, SessionView as SessionModel } from '../auth/auth-service';
 import type { Context } from '../context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -40,10 +40,24 @@ export type AuthPayload = {
   user: User;
 };
 
+/** A signed-in client: one refresh-token family. */
+export type Session = {
+  __typename?: 'Session';
+  id: Scalars['ID']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  lastUsedAt: Scalars['DateTime']['output'];
+  /** User-Agent of the client that signed in, at most 200 characters. */
+  userAgent?: Maybe<Scalars['String']['output']>;
+  /** True for the session of the access token making this request. */
+  current: Scalars['Boolean']['output'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /** The caller. UNAUTHENTICATED without a valid access token. */
   me: User;
+  /** The caller's live sessions, most recently used first. */
+  mySessions: Array<Session>;
 };
 
 export type Mutation = {
@@ -55,6 +69,12 @@ export type Mutation = {
   refreshToken: AuthPayload;
   /** Revokes the session that the refresh token belongs to. Idempotent: true even when already revoked. */
   logout: Scalars['Boolean']['output'];
+  /** Changes the caller's password (register's rules apply). Every other session is revoked; a fresh pair is returned for this client. UNAUTHENTICATED/BAD_CREDENTIALS when currentPassword is wrong. */
+  changePassword: AuthPayload;
+  /** Ends one of the caller's sessions; its access tokens stop working everywhere within seconds. NOT_FOUND when not the caller's. */
+  revokeSession: Scalars['Boolean']['output'];
+  /** Ends every session of the caller, this one included. */
+  logoutEverywhere: Scalars['Boolean']['output'];
 };
 
 
@@ -78,6 +98,17 @@ export type MutationRefreshTokenArgs = {
 
 export type MutationLogoutArgs = {
   refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationChangePasswordArgs = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
+};
+
+
+export type MutationRevokeSessionArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -179,9 +210,10 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   AuthPayload: ResolverTypeWrapper<AuthPayloadModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Session: ResolverTypeWrapper<SessionModel>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
 };
 
@@ -192,9 +224,10 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   AuthPayload: AuthPayloadModel;
   Int: Scalars['Int']['output'];
+  Session: SessionModel;
+  Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
   Mutation: Record<PropertyKey, never>;
-  Boolean: Scalars['Boolean']['output'];
   String: Scalars['String']['output'];
 };
 
@@ -225,8 +258,17 @@ export type AuthPayloadResolvers<ContextType = Context, ParentType extends Resol
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type SessionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  mySessions?: Resolver<Array<ResolversTypes['Session']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -234,12 +276,16 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'email' | 'password'>>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'refreshToken'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
+  changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
+  revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
+  logoutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   User?: UserResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
+  Session?: SessionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
 };

@@ -5,4 +5,7 @@ export const Mutation: MutationResolvers = {
   login: (_parent, args, ctx) => ctx.auth.login(args, ctx),
   refreshToken: (_parent, args, ctx) => ctx.auth.refresh(args.refreshToken, ctx),
   logout: (_parent, args, ctx) => ctx.auth.logout(args.refreshToken),
+  changePassword: (_parent, args, ctx) => ctx.auth.changePassword(ctx.authorization, args, ctx),
+  revokeSession: (_parent, args, ctx) => ctx.auth.revokeSession(ctx.authorization, args.id, ctx),
+  logoutEverywhere: (_parent, _args, ctx) => ctx.auth.logoutEverywhere(ctx.authorization, ctx),
 };

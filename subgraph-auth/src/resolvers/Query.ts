@@ -9,4 +9,5 @@ export const Query: QueryResolvers = {
     if (!user) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
     return user;
   },
+  mySessions: (_parent, _args, ctx) => ctx.auth.mySessions(ctx.authorization),
 };

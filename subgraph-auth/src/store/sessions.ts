@@ -1,42 +1,107 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from '@imagehub/db';
+import { isUuid, printableText } from '@imagehub/service-kit';
 
 /** 256 random bits, base64url: 43 characters. */
 export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+/** `Session.userAgent` holds at most this many characters (api-contract.graphql). */
+export const USER_AGENT_MAX_CHARS = 200;
+
 export type RotationResult =
-  | { outcome: 'rotated'; userId: string; refreshToken: string }
+  | { outcome: 'rotated'; userId: string; sessionId: string; refreshToken: string }
   /** The token had already been used: it was stolen or replayed, so its whole session is now revoked. */
   | { outcome: 'reused'; userId: string; sessionId: string }
   | { outcome: 'invalid' };
 
+export interface Session {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  userAgent: string | null;
+}
+
+export interface OpenedSession {
+  sessionId: string;
+  refreshToken: string;
+}
+
+export interface SessionOptions {
+  /** A refresh token unused for this long expires (each rotation issues a new one). */
+  refreshTokenTtlSec: number;
+  /** Absolute: a session ends this long after sign-in however often it is refreshed. */
+  maxAgeSec: number;
+  /** Live sessions per user; signing in beyond it revokes the least recently used ones. */
+  maxPerUser: number;
+  /**
+   * How long a revocation is listed: until the last access token the session may hold has expired
+   * anyway (the longest lifetime any verifier accepts, plus their clock tolerance).
+   */
+  revocationTtlSec: number;
+}
+
+interface SessionRow {
+  id: string;
+  created_at: Date;
+  last_used_at: Date;
+  user_agent: string | null;
+}
+
+const SESSION_COLUMNS = ['id', 'created_at', 'last_used_at', 'user_agent'] as const;
+
 const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+
+const toSession = (row: SessionRow): Session => ({
+  id: row.id,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  userAgent: row.user_agent,
+});
+
+/** What is kept of a client's User-Agent: printable, at most 200 characters, null when nothing is left. */
+export function storedUserAgent(raw: string | undefined): string | null {
+  if (!raw) return null;
+  // Cut before cleaning, so a megabyte-long header costs no more than a short one.
+  const kept = [...printableText(raw.slice(0, USER_AGENT_MAX_CHARS * 4))].slice(0, USER_AGENT_MAX_CHARS);
+  return kept.length > 0 ? kept.join('') : null;
+}
 
 /**
  * Sessions and their refresh tokens. A token is stored only as its SHA-256 (the token itself is
  * 256 random bits, so a fast hash is enough: there is nothing to brute-force), is single-use,
  * and is replaced by a new one in the same session on every refresh.
+ *
+ * Ending a session (`revoke*`) also lists it in auth.session_revocations, in the same statement,
+ * so that its access tokens are refused everywhere (RevocationList) and not only its refresh token.
  */
 export class SessionStore {
   constructor(
     private readonly db: Knex,
-    private readonly refreshTokenTtlSec: number,
+    private readonly options: SessionOptions,
   ) {}
 
   /**
-   * Opens a session for the user and returns its first refresh token: one statement (a data-modifying
-   * CTE is atomic on its own), so a login needs no transaction around it. Registration passes its
-   * transaction, which also creates the user.
+   * Opens a session for the user and returns its first refresh token. Beyond the bound of live
+   * sessions, the least recently used ones of this user are revoked in the same transaction.
    */
-  async open(userId: string, db: Knex | Knex.Transaction = this.db): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
-    await db.raw(
-      `with session as (insert into auth.sessions (user_id) values (?) returning id)
-       insert into auth.refresh_tokens (token_hash, session_id, expires_at)
-       select ?, id, now() + make_interval(secs => ?) from session`,
-      [userId, hashToken(token), this.refreshTokenTtlSec],
+  async open(userId: string, trx: Knex.Transaction, userAgent?: string): Promise<OpenedSession> {
+    const [session] = await trx('auth.sessions')
+      .insert({
+        user_id: userId,
+        user_agent: storedUserAgent(userAgent),
+        expires_at: trx.raw('now() + make_interval(secs => ?)', [this.options.maxAgeSec]),
+      })
+      .returning(['id']);
+    const sessionId = (session as { id: string }).id;
+    await this.revokeWhere(
+      trx,
+      `id in (select id from auth.sessions
+               where user_id = ? and revoked_at is null and expires_at > now()
+               order by last_used_at desc, created_at desc
+               offset ?)`,
+      [userId, this.options.maxPerUser],
     );
-    return token;
+    return { sessionId, refreshToken: await this.addToken(sessionId, trx) };
   }
 
   /**
@@ -57,12 +122,18 @@ export class SessionStore {
             and t.expires_at > now()
             and s.id = t.session_id
             and s.revoked_at is null
+            and s.expires_at > now()
         returning t.session_id, s.user_id`,
         [tokenHash],
       );
       const row = result.rows[0];
       if (!row) return undefined;
-      return { userId: row.user_id, refreshToken: await this.addToken(row.session_id, trx) };
+      await trx('auth.sessions').update({ last_used_at: trx.fn.now() }).where('id', row.session_id);
+      return {
+        userId: row.user_id,
+        sessionId: row.session_id,
+        refreshToken: await this.addToken(row.session_id, trx),
+      };
     });
     if (rotated) return { outcome: 'rotated', ...rotated };
 
@@ -72,7 +143,7 @@ export class SessionStore {
       .where('t.token_hash', tokenHash)
       .first<{ session_id: string; used_at: Date | null; user_id: string } | undefined>();
     if (known?.used_at) {
-      await this.revokeSession(known.session_id);
+      await this.revokeWhere(this.db, 'id = ?', [known.session_id]);
       return { outcome: 'reused', userId: known.user_id, sessionId: known.session_id };
     }
     return { outcome: 'invalid' };
@@ -81,29 +152,102 @@ export class SessionStore {
   /** Revokes the session the token belongs to, whether the token is current, used or expired. */
   async revokeByToken(token: string): Promise<void> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return;
-    await this.db('auth.sessions')
-      .update({ revoked_at: this.db.fn.now() })
-      .whereNull('revoked_at')
-      .whereIn(
-        'id',
-        this.db('auth.refresh_tokens').select('session_id').where('token_hash', hashToken(token)),
-      );
+    await this.revokeWhere(
+      this.db,
+      'id in (select session_id from auth.refresh_tokens where token_hash = ?)',
+      [hashToken(token)],
+    );
   }
 
-  private async revokeSession(sessionId: string): Promise<void> {
-    await this.db('auth.sessions')
-      .update({ revoked_at: this.db.fn.now() })
-      .where('id', sessionId)
-      .whereNull('revoked_at');
+  /**
+   * Revokes one of the user's sessions. False when no session with that id is the user's (someone
+   * else's looks exactly like a missing one); true for the user's own, even when already ended.
+   */
+  async revokeOwnSession(userId: string, sessionId: string): Promise<boolean> {
+    if (!isUuid(sessionId)) return false;
+    return this.db.transaction(async (trx) => {
+      const own = await trx('auth.sessions').select('id').where({ id: sessionId, user_id: userId }).first();
+      if (!own) return false;
+      await this.revokeWhere(trx, 'id = ?', [sessionId]);
+      return true;
+    });
+  }
+
+  /**
+   * Revokes every session of the user (but `exceptSessionId`, when given) and lists them as
+   * revoked, so their access tokens stop working everywhere. For logout everywhere, password
+   * changes and account deletion (call it in the deleting transaction, before the user row goes:
+   * the revocations outlive the sessions they name). Returns how many sessions it ended.
+   */
+  async revokeAllSessions(
+    userId: string,
+    trx?: Knex | Knex.Transaction,
+    options: { exceptSessionId?: string } = {},
+  ): Promise<number> {
+    const except = options.exceptSessionId;
+    return except
+      ? this.revokeWhere(trx ?? this.db, 'user_id = ? and id <> ?', [userId, except])
+      : this.revokeWhere(trx ?? this.db, 'user_id = ?', [userId]);
+  }
+
+  /** The user's live sessions (not revoked, not expired), most recently used first. */
+  async listLive(userId: string): Promise<Session[]> {
+    const rows: SessionRow[] = await this.db('auth.sessions')
+      .select(SESSION_COLUMNS)
+      .where('user_id', userId)
+      .whereNull('revoked_at')
+      .where('expires_at', '>', this.db.fn.now())
+      .orderBy([
+        { column: 'last_used_at', order: 'desc' },
+        { column: 'created_at', order: 'desc' },
+      ]);
+    return rows.map(toSession);
+  }
+
+  /**
+   * The ids of revoked sessions whose access tokens may still be alive: what every verifier
+   * refuses. Small by construction (see SessionOptions.revocationTtlSec).
+   */
+  async listRevoked(): Promise<string[]> {
+    return this.db('auth.session_revocations').where('expires_at', '>', this.db.fn.now()).pluck('session_id');
+  }
+
+  /**
+   * Ends the live sessions matching `where` (SQL over auth.sessions) and lists them in
+   * auth.session_revocations, in one statement: a session is never ended without being listed.
+   * Revocations no longer needed are pruned on the way, which keeps the list small without a job.
+   */
+  private async revokeWhere(
+    db: Knex | Knex.Transaction,
+    where: string,
+    bindings: readonly Knex.Value[],
+  ): Promise<number> {
+    const result = await db.raw<{ rows: { ended: string }[] }>(
+      `with ended as (
+         update auth.sessions set revoked_at = now()
+          where revoked_at is null and (${where})
+         returning id
+       ), listed as (
+         insert into auth.session_revocations (session_id, expires_at)
+         select id, now() + make_interval(secs => ?) from ended
+         on conflict (session_id) do nothing
+       ), pruned as (
+         delete from auth.session_revocations where expires_at <= now()
+       )
+       select count(*) as ended from ended`,
+      [...bindings, this.options.revocationTtlSec],
+    );
+    return Number(result.rows[0]?.ended ?? 0);
   }
 
   private async addToken(sessionId: string, trx: Knex.Transaction): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await trx('auth.refresh_tokens').insert({
-      token_hash: hashToken(token),
-      session_id: sessionId,
-      expires_at: trx.raw(`now() + make_interval(secs => ?)`, [this.refreshTokenTtlSec]),
-    });
+    // A token never outlives its session: rotation does not extend a session past its expiry.
+    await trx.raw(
+      `insert into auth.refresh_tokens (token_hash, session_id, expires_at)
+       select ?, id, least(now() + make_interval(secs => ?), expires_at) from auth.sessions where id = ?`,
+      [hashToken(token), this.options.refreshTokenTtlSec, sessionId],
+    );
     return token;
   }
 }

@@ -40,6 +40,19 @@ export class UserStore {
     return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
   }
 
+  async findCredentialsById(id: string): Promise<{ user: User; passwordHash: string } | undefined> {
+    if (!isUuid(id)) return undefined;
+    const row = await this.db<UserRow & { password_hash: string }>('auth.users')
+      .select([...USER_COLUMNS, 'password_hash'])
+      .where('id', id)
+      .first();
+    return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string, trx: Knex.Transaction): Promise<void> {
+    await trx('auth.users').update({ password_hash: passwordHash }).where('id', id);
+  }
+
   async emailTaken(email: string): Promise<boolean> {
     const row = await this.db('auth.users')
       .select('id')

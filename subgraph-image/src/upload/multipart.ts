@@ -1,4 +1,11 @@
-import { answerThenLinger, ErrorCode, type TokenVerifier, unauthenticatedBody } from '@imagehub/service-kit';
+import {
+  answerThenLinger,
+  ErrorCode,
+  type RevocationList,
+  revocationsUnavailableBody,
+  type TokenVerifier,
+  unauthenticatedBody,
+} from '@imagehub/service-kit';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { processRequest } from 'graphql-upload-minimal';
 import { authenticate } from '../auth';
@@ -67,6 +74,7 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
 export function multipartUploads(options: {
   maxUploadBytes: number;
   verifier: TokenVerifier;
+  revocations: RevocationList;
 }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (!req.is('multipart/form-data')) return next();
@@ -81,11 +89,13 @@ export function multipartUploads(options: {
         'This operation has been blocked as a potential Cross-Site Request Forgery (CSRF): multipart requests need a non-empty `Apollo-Require-Preflight` header',
       );
     }
-    const auth = await authenticate(req, options.verifier);
+    const auth = await authenticate(req, options);
     if (auth.userId === undefined) {
       // 200 like every other GraphQL error, so gateways pass the code through unchanged.
-      const { message, extensions } = unauthenticatedBody(auth.reason);
-      const refusal: Refusal = [200, ErrorCode.UNAUTHENTICATED, message, extensions];
+      const { message, extensions } = auth.unavailable
+        ? revocationsUnavailableBody()
+        : unauthenticatedBody(auth.reason);
+      const refusal: Refusal = [200, extensions.code, message, extensions];
       if (declaredLength > maxBodyBytes) return refuse(req, res, ...refusal);
       return refuseAfterDraining(req, res, maxBodyBytes, refusal);
     }

@@ -1,0 +1,144 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { UnauthenticatedReason } from './errors';
+import { eventually } from './eventually';
+import { RevocationList } from './revocations';
+import { ACCESS_TOKEN_ALGORITHM, authenticateBearer, type Jwk, TokenVerifier } from './tokens';
+
+/** A source the test controls: what it answers, or that it is down. */
+function source(initial: string[] = []) {
+  const state = { ids: initial, down: false, loads: 0 };
+  return {
+    state,
+    load: async () => {
+      state.loads += 1;
+      if (state.down) throw new Error('connection refused');
+      return [...state.ids];
+    },
+  };
+}
+
+describe('RevocationList', () => {
+  let clock = 1_000_000;
+  const now = () => clock;
+
+  it('is unknown until loaded: an empty list is not the same as no list', async () => {
+    const { load } = source();
+    const list = new RevocationList({ load, pollIntervalMs: 1000, maxStalenessSec: 10, now });
+    expect(list.check(randomUUID())).toBe('unknown');
+    await list.reload();
+    expect(list.check(randomUUID())).toBe('ok');
+  });
+
+  it('answers from the last load and picks up new revocations on the next one', async () => {
+    const revoked = randomUUID();
+    const src = source();
+    const list = new RevocationList({ load: src.load, pollIntervalMs: 1000, maxStalenessSec: 10, now });
+    await list.reload();
+    src.state.ids = [revoked];
+    expect(list.check(revoked)).toBe('ok');
+    await list.reload();
+    expect(list.check(revoked)).toBe('revoked');
+    expect(list.size).toBe(1);
+  });
+
+  it('keeps answering while its source is down within the bound, and fails closed beyond it', async () => {
+    const revoked = randomUUID();
+    const src = source([revoked]);
+    const list = new RevocationList({ load: src.load, pollIntervalMs: 1000, maxStalenessSec: 10, now });
+    expect(await list.reload()).toBe(true);
+    src.state.down = true;
+    clock += 9_000;
+    expect(await list.reload()).toBe(false);
+    expect(list.check(revoked)).toBe('revoked');
+    expect(list.check(randomUUID())).toBe('ok');
+    clock += 1_001;
+    expect(list.check(randomUUID())).toBe('unknown');
+    expect(list.check(revoked)).toBe('unknown');
+    src.state.down = false;
+    await list.reload();
+    expect(list.check(randomUUID())).toBe('ok');
+  });
+
+  it('shares one load among concurrent reloads', async () => {
+    const src = source();
+    const list = new RevocationList({ load: src.load, pollIntervalMs: 1000, maxStalenessSec: 10, now });
+    await Promise.all([list.reload(), list.reload(), list.reload()]);
+    expect(src.state.loads).toBe(1);
+  });
+
+  it('polls on its own once started, until stopped', async () => {
+    const src = source();
+    const list = new RevocationList({ load: src.load, pollIntervalMs: 20, maxStalenessSec: 10 });
+    await list.start();
+    await eventually('a second load', 5_000, () => src.state.loads >= 2, 10);
+    list.stop();
+    const loads = src.state.loads;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(src.state.loads).toBeLessThanOrEqual(loads + 1);
+  });
+});
+
+describe('authenticateBearer with a revocation list', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const jwk: Jwk = {
+    ...(publicKey.export({ format: 'jwk' }) as Jwk),
+    kid: 'k1',
+    alg: ACCESS_TOKEN_ALGORITHM,
+  };
+  const verifier = new TokenVerifier({ issuer: 'iss', audience: 'aud', keys: [jwk] });
+  const sign = (claims: Record<string, unknown>) =>
+    `Bearer ${jwt.sign(claims, privateKey, {
+      algorithm: ACCESS_TOKEN_ALGORITHM,
+      keyid: 'k1',
+      issuer: 'iss',
+      audience: 'aud',
+      subject: randomUUID(),
+      expiresIn: 60,
+    })}`;
+
+  it('refuses a revoked session with SESSION_REVOKED and passes the session id of a live one', async () => {
+    const revoked = randomUUID();
+    const live = randomUUID();
+    const list = new RevocationList({
+      load: async () => [revoked],
+      pollIntervalMs: 1000,
+      maxStalenessSec: 10,
+    });
+    await list.reload();
+    expect(await authenticateBearer(sign({ sid: revoked }), verifier, list)).toEqual({
+      reason: UnauthenticatedReason.SESSION_REVOKED,
+    });
+    expect(await authenticateBearer(sign({ sid: live }), verifier, list)).toEqual({
+      userId: expect.any(String),
+      sessionId: live,
+    });
+  });
+
+  it('answers `unavailable` for a genuine token while the list is stale, and still refuses bad tokens as such', async () => {
+    const list = new RevocationList({
+      load: () => Promise.reject(new Error('down')),
+      pollIntervalMs: 1000,
+      maxStalenessSec: 10,
+    });
+    await list.reload();
+    expect(await authenticateBearer(sign({ sid: randomUUID() }), verifier, list)).toEqual({
+      unavailable: true,
+    });
+    expect(await authenticateBearer('Bearer x.y.z', verifier, list)).toEqual({
+      reason: UnauthenticatedReason.TOKEN_INVALID,
+    });
+    expect(await authenticateBearer(undefined, verifier, list)).toEqual({
+      reason: UnauthenticatedReason.TOKEN_MISSING,
+    });
+  });
+
+  it('refuses a session id that is not a UUID as an invalid token', async () => {
+    expect(await authenticateBearer(sign({ sid: 'not-a-session' }), verifier)).toEqual({
+      reason: UnauthenticatedReason.TOKEN_INVALID,
+    });
+    expect(await authenticateBearer(sign({ sid: 42 }), verifier)).toEqual({
+      reason: UnauthenticatedReason.TOKEN_INVALID,
+    });
+  });
+});
