@@ -1,4 +1,5 @@
 import type { Logger, TokenVerifier } from '@imagehub/service-kit';
+import type { Bus } from './bus';
 import type { Config } from './config';
 import type { UrlSigner } from './signing';
 import type { ImageStore } from './store/image-store';
@@ -12,4 +13,6 @@ export interface Services {
   signer: UrlSigner;
   verifier: TokenVerifier;
   uploads: UploadService;
+  /** The outbox relay and the transport (jobs, events). */
+  bus: Bus;
 }
