@@ -177,7 +177,12 @@ export async function uploadImage<T = Record<string, unknown>>(
   token: string | undefined,
   bytes: Uint8Array,
   filename: string,
-  options: { declaredType?: string; headers?: Record<string, string>; query?: string } = {},
+  options: {
+    declaredType?: string;
+    headers?: Record<string, string>;
+    query?: string;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<GraphQLResult<T>> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
@@ -187,6 +192,7 @@ export async function uploadImage<T = Record<string, unknown>>(
       ...options.headers,
     },
     body: uploadForm(options.query ?? UPLOAD_MUTATION, bytes, filename, options.declaredType),
+    signal: options.signal,
   });
   return readGraphQLResult<T>(response);
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { freePort } from '@imagehub/db';
 import { parse } from 'graphql';
-import type { ServiceName } from '../../../scripts/system';
+import type { ProcessName } from '../../../scripts/system';
 import * as launcher from '../../../scripts/system';
 
 export type PeerName = 'apollo-stock' | 'hive';
@@ -19,9 +19,9 @@ export type PeerName = 'apollo-stock' | 'hive';
 export interface RunningSystem {
   databaseUrl: string;
   dataDir: string;
-  ports: Record<ServiceName, number>;
+  ports: Record<ProcessName, number>;
   urls: { gateway: string; auth: string; image: string };
-  pids: Record<ServiceName, number>;
+  pids: Record<ProcessName, number>;
   /** The postmaster; its children are the backends. */
   postgresPid: number;
   supergraphPath: string;
@@ -96,8 +96,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const ports = {
       'subgraph-auth': await freePort(),
       'subgraph-image': await freePort(),
+      'image-worker': await freePort(),
       gateway: await freePort(),
-    } satisfies Record<ServiceName, number>;
+    } satisfies Record<ProcessName, number>;
     const urls = {
       gateway: `http://127.0.0.1:${ports.gateway}`,
       auth: `http://127.0.0.1:${ports['subgraph-auth']}`,
@@ -114,6 +115,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       metricsPorts: {
         'subgraph-auth': await freePort(),
         'subgraph-image': await freePort(),
+        'image-worker': await freePort(),
         gateway: await freePort(),
       },
       overrides: {
@@ -139,7 +141,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         ...options.env,
       },
     });
-    const pids = {} as Record<ServiceName, number>;
+    const pids = {} as Record<ProcessName, number>;
     for (const name of launcher.SERVICE_ORDER) {
       options.log(`starting ${name} on port ${ports[name]}`);
       const child = options.nodeFlags?.length
