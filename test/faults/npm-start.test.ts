@@ -23,7 +23,14 @@ type Unit = (typeof SERVICES)[number];
 interface NpmStart {
   npm: ChildProcess;
   output: string[];
-  ports: { gateway: number; auth: number; image: number; worker: number; workerMetrics: number; postgres: number };
+  ports: {
+    gateway: number;
+    auth: number;
+    image: number;
+    worker: number;
+    workerMetrics: number;
+    postgres: number;
+  };
   dataDir: string;
   /** The latest pid each unit reported ("<unit> is up (pid N)"). */
   pids(): Partial<Record<Unit, number>>;
