@@ -16,6 +16,7 @@ import {
   type UploadedImage,
   uploadImage,
 } from '../../test-support';
+import { processImage } from '../../upload/process-image';
 import { createWorker, type ImageWorker } from '../app';
 import { POISON_MARKER } from './poison';
 
@@ -202,7 +203,6 @@ export function pipelineContract(fixture: () => PipelineFixture): void {
           await new Promise<void>((resolve) => {
             release = resolve;
           });
-          const { processImage } = await import('../../upload/process-image');
           return processImage(bytes, limits);
         },
       },
