@@ -1,6 +1,6 @@
 /**
- * Measures what one maximum-size upload costs the image service in memory: spawns the real service
- * (its own process, so the numbers are its own), uploads a ~10 MiB, ~36-megapixel JPEG over HTTP, and
+ * Measures what one maximum-size upload costs the image worker in memory (it decodes since issue 14):
+ * spawns the real subgraph and worker (processes of their own, so the numbers are the worker's own), uploads a ~10 MiB, ~36-megapixel JPEG over HTTP, and
  * reads the kernel's peak resident set (VmHWM in /proc/<pid>/status) before and after.
  *
  *   DATABASE_URL=postgres://.../a_scratch_database npx tsx --conditions=development subgraph-image/scripts/measure-upload-memory.ts
@@ -73,11 +73,11 @@ async function main(): Promise<void> {
   const token = tokens.mint(userId);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const workerPort = await freePort();
 
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '--import', 'tsx', path.join(__dirname, '../src/main.ts')],
-    {
+  // The decode runs in the worker (issue 14): that is the process measured.
+  const start = (entry: string) =>
+    spawn(process.execPath, ['--conditions=development', '--import', 'tsx', path.join(__dirname, entry)], {
       env: {
         PATH: process.env.PATH,
         NODE_ENV: 'production',
@@ -87,13 +87,19 @@ async function main(): Promise<void> {
         PUBLIC_URL: url,
         URL_SIGNING_KEY: randomBytes(32).toString('base64url'),
         AUTH_PUBLIC_JWKS: JSON.stringify({ keys: tokens.jwks }),
+        IMAGE_METRICS_PORT: '0',
+        WORKER_PORT: String(workerPort),
+        WORKER_METRICS_PORT: '0',
+        IMAGE_JOB_QUEUE: `measure-${randomUUID()}`,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+    });
+  const child = start('../src/main.ts');
+  const worker = start('../src/worker/main.ts');
   try {
     await waitReady(url, child);
-    const pid = child.pid!;
+    await waitReady(`http://127.0.0.1:${workerPort}`, worker);
+    const pid = worker.pid!;
     const idle = memory(pid);
     // A small upload first, so libvips and the codecs are loaded before the baseline is taken.
     const small = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'red' } })
@@ -155,6 +161,7 @@ async function main(): Promise<void> {
     );
   } finally {
     child.kill('SIGTERM');
+    worker.kill('SIGTERM');
   }
 }
 
