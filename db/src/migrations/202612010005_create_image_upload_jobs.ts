@@ -2,9 +2,11 @@ import type { Knex } from 'knex';
 
 // One row per upload handed to a worker (issue 14): written in the same transaction as the quarantined
 // original (image.quarantine, same id) and the job's outbox message. The waiting mutation reads the
-// outcome here; a worker commits only while the job is still `pending` and before its deadline, so an
-// upload the client was told failed (deadline, disconnect) can never appear later. `error` is the coded
-// error a failed job answers with (code, message, extensions).
+// outcome here; a worker commits only while the job is still `pending` and before `deadline`, so an
+// upload the client was told failed (deadline, disconnect) can never appear later. `deadline` is a
+// lease the waiter keeps renewing while it waits: a waiter that died or lost the database has nothing
+// stored for it once the lease ran out. `error` is the coded error a failed job answers with (code,
+// message, extensions).
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create table image.upload_jobs (

@@ -1,6 +1,12 @@
 import type { Logger } from '@imagehub/service-kit';
 import pg from 'pg';
-import { JOB_CHANNEL, type JobOutcome, type UploadJobs } from './upload-jobs';
+import {
+  JOB_CHANNEL,
+  type JobNotification,
+  type JobOutcome,
+  outcomeOf,
+  type UploadJobs,
+} from './upload-jobs';
 
 export interface JobWaiterOptions {
   databaseUrl: string;
@@ -8,6 +14,26 @@ export interface JobWaiterOptions {
   logger?: Logger;
   /** How often a waiter reads its job anyway: the backstop for a missed notification. */
   pollIntervalMs?: number;
+  /** How long a job may be stored without its waiter renewing it (JOB_LEASE_MS by default). */
+  leaseMs?: number;
+}
+
+/**
+ * A job is stored only while its waiter is known to be there: each look renews its lease (the
+ * `deadline` a worker checks in its commit). So a waiter that cannot reach the database, or whose
+ * process died, has nothing stored for it once the lease ran out; and it answers its client only
+ * after that. Several poll intervals long, so a busy process does not lose leases it renews late.
+ */
+export const JOB_LEASE_MS = 5_000;
+
+/** A database that cannot be reached (rather than an answer from it), per node-postgres and knex. */
+function isUnreachable(error: unknown): boolean {
+  const { code, name, message } = error as { code?: string; name?: string; message?: string };
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d\d\d)$/.test(code))
+    return true;
+  return (
+    name === 'KnexTimeoutError' || /Connection terminated|connect ECONNREFUSED|timeout/i.test(message ?? '')
+  );
 }
 
 /** Why a wait ended without an outcome. */
@@ -24,7 +50,10 @@ export class JobDeadlineError extends Error {
  */
 export class JobWaiter {
   private readonly pollIntervalMs: number;
+  readonly leaseMs: number;
   private readonly wakers = new Map<string, Set<() => void>>();
+  /** Outcomes that arrived with a notification, for the jobs waited for here. */
+  private readonly notified = new Map<string, JobOutcome>();
   private listener?: pg.Client;
   private listening?: Promise<void>;
   private closed = false;
@@ -34,6 +63,7 @@ export class JobWaiter {
     private readonly options: JobWaiterOptions,
   ) {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.leaseMs = options.leaseMs ?? JOB_LEASE_MS;
   }
 
   /** Jobs being waited for now. */
@@ -43,32 +73,59 @@ export class JobWaiter {
 
   /**
    * Resolves with the job's final outcome (stored or failed). Rejects with JobDeadlineError when it
-   * was cancelled at `deadline` (ms since the epoch), with the signal's reason when it was cancelled
-   * because the client went away.
+   * was cancelled at `deadline` (ms since the epoch) or its lease ran out, with the signal's reason
+   * when it was cancelled because the client went away. `leasedUntil`: when the lease `enqueue`
+   * gave it runs out, by this process' clock (taken before the enqueue). While the database cannot
+   * be reached, it keeps trying, and gives up (with the database's error) only once the lease has run
+   * out: the client is then never told "failed" about a job that is stored afterwards.
    */
-  async wait(id: string, deadline: number, signal: AbortSignal): Promise<JobOutcome> {
+  async wait(id: string, deadline: number, leasedUntil: number, signal: AbortSignal): Promise<JobOutcome> {
     void this.listen();
     const wakers = new Set<() => void>();
     this.wakers.set(id, wakers);
+    let lease = leasedUntil;
     try {
       for (;;) {
-        const outcome = await this.jobs.outcome(id);
-        // Swept (its deadline long past): nothing was or will be stored for it.
-        if (!outcome) throw new JobDeadlineError(`upload job ${id} is gone`);
-        if (outcome.status !== 'pending') return outcome;
-        if (signal.aborted || Date.now() >= deadline) {
-          if (await this.jobs.cancel(id)) {
-            if (signal.aborted) throw signal.reason;
-            throw new JobDeadlineError(`no worker finished upload job ${id} in time`);
-          }
-          // A worker finished it just before the cancel: that outcome stands.
-          continue;
+        try {
+          const outcome = await this.look(id, deadline, signal, (renewedAt) => {
+            lease = renewedAt + this.leaseMs;
+          });
+          if (outcome) return outcome;
+        } catch (error) {
+          if (!isUnreachable(error) || Date.now() >= lease) throw error;
         }
         await this.nextLook(wakers, deadline, signal);
       }
     } finally {
       this.wakers.delete(id);
+      this.notified.delete(id);
     }
+  }
+
+  /** One look at the job: its outcome if it has one, undefined while it is pending; cancels it when due. */
+  private async look(
+    id: string,
+    deadline: number,
+    signal: AbortSignal,
+    renewed: (at: number) => void,
+  ): Promise<JobOutcome | undefined> {
+    const told = this.notified.get(id);
+    if (told && told.status !== 'cancelled') return told;
+    const at = Date.now();
+    await this.jobs.renew(id, this.leaseMs);
+    renewed(at);
+    const outcome = await this.jobs.outcome(id);
+    // Swept, or cancelled by a worker because its lease ran out: nothing was or will be stored for it.
+    if (!outcome || outcome.status === 'cancelled')
+      throw new JobDeadlineError(`upload job ${id} ended unfinished`);
+    if (outcome.status !== 'pending') return outcome;
+    if (!signal.aborted && Date.now() < deadline) return undefined;
+    if (await this.jobs.cancel(id)) {
+      if (signal.aborted) throw signal.reason;
+      throw new JobDeadlineError(`no worker finished upload job ${id} in time`);
+    }
+    // A worker finished it just before the cancel: that outcome stands.
+    return this.look(id, deadline, signal, renewed);
   }
 
   async close(): Promise<void> {
@@ -112,7 +169,16 @@ export class JobWaiter {
     client.on('error', lost);
     client.on('end', lost);
     client.on('notification', (notification) => {
-      for (const wake of [...(this.wakers.get(notification.payload ?? '') ?? [])]) wake();
+      let told: JobNotification;
+      try {
+        told = JSON.parse(notification.payload ?? '') as JobNotification;
+      } catch {
+        return;
+      }
+      const wakers = this.wakers.get(told.id);
+      if (!wakers) return;
+      this.notified.set(told.id, outcomeOf(told));
+      for (const wake of [...wakers]) wake();
     });
     this.listener = client;
     try {

@@ -3,6 +3,7 @@ import type { Knex } from '@imagehub/db';
 import { addToOutbox, type Envelope, envelope } from '@imagehub/messaging';
 import { codedError, ErrorCode } from '@imagehub/service-kit';
 import type { GraphQLError } from 'graphql';
+import type { Image } from '../store/image-store';
 
 /** The service's outbox (image.outbox): jobs and events leave through it, in the transaction that made them. */
 export const OUTBOX_TABLE = 'image.outbox';
@@ -20,6 +21,8 @@ export type JobStatus = 'pending' | 'stored' | 'failed' | 'cancelled';
 export interface JobOutcome {
   status: JobStatus;
   imageId: string | null;
+  /** The stored image itself, when the outcome came with the worker's notification. */
+  image?: Image;
   /** The coded error a failed job answers with. */
   error: GraphQLError | null;
 }
@@ -57,16 +60,17 @@ export class UploadJobs {
 
   /**
    * The original, the job row and the job's outbox message in one transaction: either the job exists
-   * and will be published (the relay), or nothing was written.
+   * and will be published (the relay), or nothing was written. A worker may store it only until
+   * `leaseMs` from now, unless the waiter renews it (`renew`).
    */
-  async enqueue(ownerId: string, filename: string, bytes: Buffer, deadlineMs: number): Promise<string> {
+  async enqueue(ownerId: string, filename: string, bytes: Buffer, leaseMs: number): Promise<string> {
     const id = randomUUID();
     const job: Envelope<ProcessImageJob> = envelope(PROCESS_IMAGE, { jobId: id, ownerId });
     await this.db.transaction(async (trx) => {
       await trx('image.upload_jobs').insert({
         id,
         owner_id: ownerId,
-        deadline: trx.raw(`now() + ? * interval '1 millisecond'`, [deadlineMs]),
+        deadline: trx.raw(`now() + ? * interval '1 millisecond'`, [leaseMs]),
       });
       await trx('image.quarantine').insert({
         id,
@@ -78,6 +82,13 @@ export class UploadJobs {
       await addToOutbox(trx, OUTBOX_TABLE, [{ destination: { queue: this.queue }, message: job }]);
     });
     return id;
+  }
+
+  /** Extends a pending job's lease: its waiter is still there. */
+  async renew(id: string, leaseMs: number): Promise<void> {
+    await this.db('image.upload_jobs')
+      .where({ id, status: 'pending' })
+      .update({ deadline: this.db.raw(`now() + ? * interval '1 millisecond'`, [leaseMs]) });
   }
 
   async outcome(id: string): Promise<JobOutcome | undefined> {
@@ -116,6 +127,30 @@ export class UploadJobs {
       .where('deadline', '<', this.db.raw(`now() - ? * interval '1 millisecond'`, [graceMs]))
       .delete();
   }
+}
+
+/**
+ * What a worker's NOTIFY carries: the outcome itself (under NOTIFY's 8000-byte limit), so the waiter
+ * can answer even if the database went away right after the worker's commit.
+ */
+export interface JobNotification {
+  id: string;
+  status: JobStatus;
+  image: Image | null;
+  error: StoredError | null;
+}
+
+export function outcomeOf(notification: JobNotification): JobOutcome {
+  const image = notification.image && {
+    ...notification.image,
+    createdAt: new Date(notification.image.createdAt),
+  };
+  return {
+    status: notification.status,
+    imageId: image?.id ?? null,
+    ...(image ? { image } : {}),
+    error: notification.error ? fromStoredError(notification.error) : null,
+  };
 }
 
 function toOutcome(row: JobRow): JobOutcome {

@@ -58,18 +58,19 @@ export class UploadService {
       if (!(await this.bus.transport.isReady()))
         throw processingUnavailable('the message broker is unreachable');
       signal.throwIfAborted();
-      const deadline = Date.now() + uploadDeadlineMs;
-      const jobId = await this.jobs.enqueue(
-        ownerId,
-        sanitizeFilename(upload.filename, type),
-        bytes,
-        uploadDeadlineMs,
-      );
+      const now = Date.now();
+      const deadline = now + uploadDeadlineMs;
+      const { leaseMs } = this.waiter;
+      const jobId = await this.jobs.enqueue(ownerId, sanitizeFilename(upload.filename, type), bytes, leaseMs);
       this.bus.relay.wake();
       try {
-        const outcome = await this.waiter.wait(jobId, deadline, signal);
+        const outcome = await this.waiter.wait(jobId, deadline, now + leaseMs, signal);
         if (outcome.error) throw outcome.error;
-        const [image] = outcome.imageId ? await this.images.findOwned([outcome.imageId], ownerId) : [];
+        const [image] = outcome.image
+          ? [outcome.image]
+          : outcome.imageId
+            ? await this.images.findOwned([outcome.imageId], ownerId)
+            : [];
         // Stored, then deleted by its owner in the meantime.
         if (!image)
           throw codedError(ErrorCode.NOT_FOUND, 'The image was deleted while it was being uploaded');

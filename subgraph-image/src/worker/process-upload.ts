@@ -4,12 +4,13 @@ import { badUserInput, type Logger, UnauthenticatedReason, unauthenticated } fro
 import { GraphQLError } from 'graphql';
 import {
   JOB_CHANNEL,
+  type JobNotification,
   type JobStatus,
   type ProcessImageJob,
   type StoredError,
   toStoredError,
 } from '../jobs/upload-jobs';
-import { type ImageStore, QuotaExceededError, UnknownOwnerError } from '../store/image-store';
+import { type Image, type ImageStore, QuotaExceededError, UnknownOwnerError } from '../store/image-store';
 import { quotaExceeded } from '../upload/errors';
 import type { Limiter } from '../upload/limiter';
 import { type ImageLimits, type ProcessedImage, processImage } from '../upload/process-image';
@@ -94,7 +95,7 @@ export class UploadProcessor {
    */
   async settle(jobId: string, result: Result | undefined): Promise<void> {
     const { db, images, quotaBytes } = this.options;
-    let stored = false;
+    let committedImage = false;
     await db.transaction(async (trx) => {
       const job:
         | { status: JobStatus; owner_id: string; in_time: boolean; filename: string | null }
@@ -106,7 +107,7 @@ export class UploadProcessor {
       await trx('image.quarantine').where({ id: jobId }).delete();
       if (job?.status !== 'pending') return;
       let status: JobStatus;
-      let imageId: string | null = null;
+      let stored: Image | null = null;
       let error: StoredError | null = null;
       if (!job.in_time || !result) {
         status = 'cancelled';
@@ -120,8 +121,7 @@ export class UploadProcessor {
             images.create(inner, job.owner_id, job.filename ?? 'image', result.processed, { quotaBytes }),
           );
           status = 'stored';
-          imageId = image.id;
-          stored = true;
+          stored = image;
         } catch (refusal) {
           status = 'failed';
           error = toStoredError(codedRefusal(refusal));
@@ -129,10 +129,12 @@ export class UploadProcessor {
       }
       await trx('image.upload_jobs')
         .where({ id: jobId })
-        .update({ status, image_id: imageId, error, finished_at: trx.fn.now() });
-      await trx.raw('select pg_notify(?, ?)', [JOB_CHANNEL, jobId]);
+        .update({ status, image_id: stored?.id ?? null, error, finished_at: trx.fn.now() });
+      const notification: JobNotification = { id: jobId, status, image: stored, error };
+      await trx.raw('select pg_notify(?, ?)', [JOB_CHANNEL, JSON.stringify(notification)]);
+      committedImage = stored !== null;
     });
-    if (stored) this.options.onCommitted?.();
+    if (committedImage) this.options.onCommitted?.();
   }
 }
 
