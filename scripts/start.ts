@@ -13,11 +13,11 @@ import { z } from 'zod';
 import { browserRefusedPort, portInUse, unreachableByPostgresUser } from './preflight';
 import { Supervisor, type Unit } from './supervisor';
 import {
+  type ProcessName,
   postgresUrl,
   ROOT,
   runMigrations,
   SERVICE_ORDER,
-  type ServiceName,
   serviceEntry,
   serviceEnvironment,
   spawnPostgresProcess,
@@ -38,6 +38,8 @@ const config = parseEnv(
     GATEWAY_PORT: port(4000),
     AUTH_PORT: port(4001),
     IMAGE_PORT: port(4002),
+    /** The image worker's health port (/healthz, /readyz). */
+    WORKER_PORT: port(4003),
     READY_TIMEOUT_MS: positiveInt(60_000),
     AUTH_JWKS_URL: optionalString,
     AUTH_SUBGRAPH_URL: optionalString,
@@ -46,10 +48,14 @@ const config = parseEnv(
     TRUST_PROXY: optionalString,
     AUTH_HOST: optionalString,
     IMAGE_HOST: optionalString,
+    WORKER_HOST: optionalString,
+    /** Jobs and events through RabbitMQ when set; through Postgres (the `bus` schema) otherwise. */
+    AMQP_URL: optionalString,
     METRICS_HOST: optionalString,
     GATEWAY_METRICS_PORT: port(9400),
     AUTH_METRICS_PORT: port(9401),
     IMAGE_METRICS_PORT: port(9402),
+    WORKER_METRICS_PORT: port(9403),
     /** First restart delay after a crash; doubles per crash in a row up to RESTART_BACKOFF_MAX_MS. */
     RESTART_BACKOFF_MS: positiveInt(500),
     RESTART_BACKOFF_MAX_MS: positiveInt(10_000),
@@ -62,20 +68,23 @@ const config = parseEnv(
   process.env,
 );
 
-const PORTS: Record<ServiceName, number> = {
+const PORTS: Record<ProcessName, number> = {
   'subgraph-auth': config.AUTH_PORT,
   'subgraph-image': config.IMAGE_PORT,
+  'image-worker': config.WORKER_PORT,
   gateway: config.GATEWAY_PORT,
 };
-const PORT_VARIABLES: Record<ServiceName, string> = {
+const PORT_VARIABLES: Record<ProcessName, string> = {
   'subgraph-auth': 'AUTH_PORT',
   'subgraph-image': 'IMAGE_PORT',
+  'image-worker': 'WORKER_PORT',
   gateway: 'GATEWAY_PORT',
 };
 
-const METRICS_PORTS: Record<ServiceName, number> = {
+const METRICS_PORTS: Record<ProcessName, number> = {
   'subgraph-auth': config.AUTH_METRICS_PORT,
   'subgraph-image': config.IMAGE_METRICS_PORT,
+  'image-worker': config.WORKER_METRICS_PORT,
   gateway: config.GATEWAY_METRICS_PORT,
 };
 
@@ -99,7 +108,7 @@ function say(message: string): void {
 /** Problems that would otherwise surface as a 60-second wait or a stack trace, found before anything starts. */
 async function preflight(dataDir: string): Promise<string[]> {
   const problems: string[] = [];
-  const ports = Object.entries(PORTS) as [ServiceName, number][];
+  const ports = Object.entries(PORTS) as [ProcessName, number][];
   for (const [name, value] of ports) {
     const refused = browserRefusedPort(value);
     if (refused) problems.push(`${PORT_VARIABLES[name]}=${value}: ${refused}`);
@@ -132,7 +141,7 @@ function postgresUnit(dataDir: string, onUrl: (url: string) => void): Unit {
   };
 }
 
-function serviceUnit(name: ServiceName, databaseUrl: string): Unit {
+function serviceUnit(name: ProcessName, databaseUrl: string): Unit {
   return {
     name,
     stopGraceMs: config.STOP_GRACE_MS,
@@ -157,6 +166,7 @@ function serviceUnit(name: ServiceName, databaseUrl: string): Unit {
             TRUST_PROXY: config.TRUST_PROXY,
             AUTH_HOST: config.AUTH_HOST,
             IMAGE_HOST: config.IMAGE_HOST,
+            WORKER_HOST: config.WORKER_HOST,
             METRICS_HOST: config.METRICS_HOST,
           },
         }),
@@ -226,6 +236,11 @@ async function main(): Promise<void> {
   }
   const applied = await runMigrations(databaseUrl!);
   say(applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+  say(
+    config.AMQP_URL
+      ? 'jobs and events travel through RabbitMQ (AMQP_URL)'
+      : 'jobs and events travel through Postgres (set AMQP_URL to use RabbitMQ)',
+  );
   // While a service is still being written it has no entry point yet; start the ones that exist.
   const available = SERVICE_ORDER.filter((name) => existsSync(serviceEntry(name)));
   for (const name of available) {
@@ -241,7 +256,7 @@ async function main(): Promise<void> {
       `ready in ${seconds} s: the app at http://localhost:${PORTS[front]}/, GraphQL at /graphql (Ctrl+C stops)`,
     );
   say(
-    `metrics: http://127.0.0.1:{${METRICS_PORTS.gateway},${METRICS_PORTS['subgraph-auth']},${METRICS_PORTS['subgraph-image']}}/metrics (gateway, auth, image)`,
+    `metrics: http://127.0.0.1:{${METRICS_PORTS.gateway},${METRICS_PORTS['subgraph-auth']},${METRICS_PORTS['subgraph-image']},${METRICS_PORTS['image-worker']}}/metrics (gateway, auth, image, worker)`,
   );
 }
 

@@ -9,23 +9,33 @@ import { eventually } from '@imagehub/service-kit';
 
 export const ROOT = path.resolve(__dirname, '..');
 
+/** The services with a GraphQL API. */
 export type ServiceName = 'subgraph-auth' | 'subgraph-image' | 'gateway';
+/** Every process of the system: the services and the image worker (no API, a health port only). */
+export type ProcessName = ServiceName | 'image-worker';
 
-/** Start order: the image subgraph loads the auth subgraph's JWKS, the gateway needs both. */
-export const SERVICE_ORDER: ServiceName[] = ['subgraph-auth', 'subgraph-image', 'gateway'];
+/**
+ * Start order: the image subgraph loads the auth subgraph's JWKS, its uploads need a worker, the
+ * gateway needs both subgraphs.
+ */
+export const SERVICE_ORDER: ProcessName[] = ['subgraph-auth', 'subgraph-image', 'image-worker', 'gateway'];
 
-export const serviceEntry = (name: ServiceName) => path.join(ROOT, name, 'src', 'main.ts');
+export const serviceEntry = (name: ProcessName) =>
+  name === 'image-worker'
+    ? path.join(ROOT, 'subgraph-image', 'src', 'worker', 'main.ts')
+    : path.join(ROOT, name, 'src', 'main.ts');
 
 export interface SystemWiring {
-  ports: Record<ServiceName, number>;
+  /** Service ports; the worker's is its health port (`/healthz`, `/readyz`). */
+  ports: Record<ProcessName, number>;
   databaseUrl: string;
   dataDir: string;
   nodeEnv: string;
   logLevel: string;
   /** Origin of the signed image URLs (the gateway as clients reach it); default the gateway on 127.0.0.1. */
   publicUrl?: string;
-  /** Where each service serves `/metrics` (on 127.0.0.1); default 9400 gateway, 9401 auth, 9402 image. */
-  metricsPorts?: Record<ServiceName, number>;
+  /** Where each process serves `/metrics` (on 127.0.0.1); default 9400 gateway, 9401 auth, 9402 image, 9403 worker. */
+  metricsPorts?: Record<ProcessName, number>;
   /** Settings that win over the derived ones; an undefined value keeps the derived one. */
   overrides?: Record<string, string | undefined>;
 }
@@ -48,6 +58,7 @@ export function serviceEnvironment(
     DATABASE_URL: wiring.databaseUrl,
     AUTH_PORT: String(ports['subgraph-auth']),
     IMAGE_PORT: String(ports['subgraph-image']),
+    WORKER_PORT: String(ports['image-worker']),
     GATEWAY_PORT: String(ports.gateway),
     AUTH_JWKS_URL: `${local('subgraph-auth')}/.well-known/jwks.json`,
     AUTH_SUBGRAPH_URL: `${local('subgraph-auth')}/graphql`,
@@ -60,11 +71,13 @@ export function serviceEnvironment(
     // Only the gateway talks to the subgraphs: they listen on loopback, the gateway everywhere.
     AUTH_HOST: '127.0.0.1',
     IMAGE_HOST: '127.0.0.1',
+    WORKER_HOST: '127.0.0.1',
     // Each service's /metrics on a port of its own, on loopback.
     METRICS_HOST: '127.0.0.1',
     GATEWAY_METRICS_PORT: String(wiring.metricsPorts?.gateway ?? 9400),
     AUTH_METRICS_PORT: String(wiring.metricsPorts?.['subgraph-auth'] ?? 9401),
     IMAGE_METRICS_PORT: String(wiring.metricsPorts?.['subgraph-image'] ?? 9402),
+    WORKER_METRICS_PORT: String(wiring.metricsPorts?.['image-worker'] ?? 9403),
   };
   const overrides = Object.fromEntries(
     Object.entries(wiring.overrides ?? {}).filter(
@@ -118,7 +131,7 @@ export async function runMigrations(databaseUrl: string): Promise<string[]> {
  * stops everything in order.
  */
 export function spawnService(
-  name: ServiceName,
+  name: ProcessName,
   env: Record<string, string | undefined>,
   stdio: 'inherit' | 'pipe' | 'ignore' = 'inherit',
   detached = false,

@@ -114,7 +114,8 @@ async function main(): Promise<void> {
   // As root, the embedded Postgres runs as an unprivileged user that must be able to pass through.
   chmodSync(workDir, 0o711);
   const children: ChildProcess[] = [];
-  const [pgPort, authPort, imagePort, gatewayPort] = [
+  const [pgPort, authPort, imagePort, workerPort, gatewayPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -137,15 +138,22 @@ async function main(): Promise<void> {
       DATABASE_URL: database.url,
       AUTH_PORT: String(authPort),
       IMAGE_PORT: String(imagePort),
+      WORKER_PORT: String(workerPort),
       GATEWAY_PORT: String(gatewayPort),
       AUTH_JWKS_URL: `http://127.0.0.1:${authPort}/.well-known/jwks.json`,
       AUTH_SUBGRAPH_URL: `http://127.0.0.1:${authPort}/graphql`,
       IMAGE_SUBGRAPH_URL: `http://127.0.0.1:${imagePort}/graphql`,
       PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
     };
-    const ports = { 'subgraph-auth': authPort, 'subgraph-image': imagePort, gateway: gatewayPort } as const;
+    const ports = {
+      'subgraph-auth': authPort,
+      'subgraph-image': imagePort,
+      'image-worker': workerPort,
+      gateway: gatewayPort,
+    } as const;
     const pids: Record<string, number> = {};
-    for (const name of ['subgraph-auth', 'subgraph-image', 'gateway'] as const) {
+    // The image worker decodes the uploads (issue 14).
+    for (const name of ['subgraph-auth', 'subgraph-image', 'image-worker', 'gateway'] as const) {
       // Node refuses --cpu-prof in NODE_OPTIONS, so a profiled gateway is spawned by hand.
       const child =
         name === 'gateway' && PROFILE_DIR

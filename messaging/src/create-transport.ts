@@ -11,6 +11,8 @@ export interface TransportSettings {
   applicationName: string;
   namespace?: string;
   logger?: Logger;
+  /** Postgres transport: messages handled at once in this process (each holds a connection). */
+  maxInFlight?: number;
 }
 
 export function createTransport(settings: TransportSettings): Transport {
@@ -25,5 +27,6 @@ export function createTransport(settings: TransportSettings): Transport {
     url: settings.databaseUrl,
     applicationName: settings.applicationName,
     logger: settings.logger,
+    maxInFlight: settings.maxInFlight,
   });
 }

@@ -1,6 +1,6 @@
 /**
- * What the worst legal upload of each accepted format costs the image service: for each, a fresh
- * service process (production mode, default limits, this environment's MALLOC_ARENA_MAX and
+ * What the worst legal upload of each accepted format costs the image worker (which decodes since
+ * issue 14): for each, a fresh subgraph and worker process (production mode, default limits, this environment's MALLOC_ARENA_MAX and
  * VIPS_CONCURRENCY) gets one small warm-up upload and then the worst input, over HTTP. Reported per
  * format: CPU-seconds of the process for the upload (utime + stime from /proc/<pid>/stat) and the
  * peak resident set above the warm process (VmHWM in /proc/<pid>/status).
@@ -100,10 +100,10 @@ async function measure(databaseUrl: string, label: string, file: Buffer) {
   const token = tokens.mint(randomUUID());
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    ['--conditions=development', '--import', 'tsx', path.join(__dirname, '../src/main.ts')],
-    {
+  const workerPort = await freePort();
+  // The decode runs in the worker (issue 14): that is the process measured; the subgraph only reads headers.
+  const start = (entry: string) =>
+    spawn(process.execPath, ['--conditions=development', '--import', 'tsx', path.join(__dirname, entry)], {
       env: {
         PATH: process.env.PATH,
         ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
@@ -116,13 +116,19 @@ async function measure(databaseUrl: string, label: string, file: Buffer) {
         URL_SIGNING_KEY: randomBytes(32).toString('base64url'),
         AUTH_PUBLIC_JWKS: JSON.stringify({ keys: tokens.jwks }),
         UPLOAD_QUOTA_BYTES: '0',
+        IMAGE_METRICS_PORT: '0',
+        WORKER_PORT: String(workerPort),
+        WORKER_METRICS_PORT: '0',
+        IMAGE_JOB_QUEUE: `measure-${randomUUID()}`,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
+    });
+  const child = start('../src/main.ts');
+  const worker = start('../src/worker/main.ts');
   try {
     await waitReady(url, child);
-    const pid = child.pid!;
+    await waitReady(`http://127.0.0.1:${workerPort}`, worker);
+    const pid = worker.pid!;
     const small = await sharp({ create: { width: 64, height: 64, channels: 3, background: 'red' } })
       .avif()
       .toBuffer();
@@ -152,6 +158,7 @@ async function measure(databaseUrl: string, label: string, file: Buffer) {
     };
   } finally {
     child.kill('SIGTERM');
+    worker.kill('SIGTERM');
   }
 }
 

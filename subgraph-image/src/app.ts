@@ -22,8 +22,11 @@ import {
 import express, { type Express } from 'express';
 import { Upload } from 'graphql-upload-minimal';
 import { authenticate } from './auth';
+import { createBus } from './bus';
 import type { Config } from './config';
 import { type Context, clientGoneSignal, ownImagesLoader } from './context';
+import { JobWaiter } from './jobs/job-waiter';
+import { UploadJobs } from './jobs/upload-jobs';
 import { resolvers } from './resolvers';
 import { imageRoutes } from './routes/images';
 import { typeDefs } from './schema';
@@ -32,9 +35,11 @@ import { UrlSigner } from './signing';
 import { PostgresBlobStore } from './store/blob-store';
 import { ImageStore } from './store/image-store';
 import { UploadAdmission } from './upload/admission';
-import { Limiter } from './upload/limiter';
 import { multipartUploads } from './upload/multipart';
 import { UploadService } from './upload/upload-service';
+
+/** How long after its deadline a job row (and its quarantined original) is swept. */
+const JOB_SWEEP_GRACE_MS = 10 * 60_000;
 
 export interface ServerOverrides {
   logger?: Logger;
@@ -89,35 +94,46 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   });
   await revocations.start();
   const images = new ImageStore(db, new PostgresBlobStore(db));
-  const processing = new Limiter(config.imageProcessingConcurrency);
+  // Jobs to the workers and events to whoever listens, through image.outbox.
+  const bus = createBus({
+    bus: config.bus,
+    databaseUrl: config.databaseUrl,
+    db,
+    applicationName: 'subgraph-image',
+    logger,
+  });
+  const jobs = new UploadJobs(db, config.bus.jobQueue);
+  const waiter = new JobWaiter(jobs, {
+    databaseUrl: config.databaseUrl,
+    applicationName: 'subgraph-image',
+    logger,
+  });
   const services: Services = {
     config,
     logger,
     verifier,
     revocations,
     images,
+    bus,
     signer: new UrlSigner(config.urlSigningKey, config.publicUrl, config.signedUrlTtlSec, overrides.now),
-    uploads: new UploadService(images, processing, new UploadAdmission(db, config.uploads), config),
+    uploads: new UploadService(images, jobs, waiter, bus, new UploadAdmission(db, config.uploads), config),
   };
+  // Rows of jobs whose waiter died with its process, long after no worker may store them.
+  const sweeper = setInterval(() => {
+    jobs.sweep(JOB_SWEEP_GRACE_MS).catch((error: unknown) => logger.warn({ err: error }, 'job sweep failed'));
+  }, JOB_SWEEP_GRACE_MS);
+  sweeper.unref();
 
-  observedGauge(
-    metrics,
-    'image_processing_running',
-    'Images being decoded and encoded now',
-    () => processing.running,
-  );
-  observedGauge(
-    metrics,
-    'image_processing_waiting',
-    'Uploads queued for a decoder',
-    () => processing.waiting,
-  );
+  observedGauge(metrics, 'image_upload_jobs_waiting', 'Uploads waiting for a worker', () => waiter.waiting);
 
   let draining = false;
   const app = createBaseApp({
     logger,
     metrics,
-    ready: async () => (await isDatabaseReachable(db)) && (verifier.hasKeys || (await verifier.refresh())),
+    ready: async () =>
+      (await isDatabaseReachable(db)) &&
+      (await bus.transport.isReady()) &&
+      (verifier.hasKeys || (await verifier.refresh())),
     isDraining: () => draining,
     allowIdeAssets: ideEnabled(config.nodeEnv),
   });
@@ -169,8 +185,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       draining = true;
       revocations.stop();
       await revocationDb.destroy();
+      clearInterval(sweeper);
       await closeServer(metricsServer);
       await apollo.stop();
+      await waiter.close();
+      await bus.close();
       if (!overrides.db) await db.destroy();
     },
   };

@@ -24,18 +24,47 @@ const SIGNING_KEY_FILE = 'image-url-signing.key';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-const schema = z.object({
+/** What the image subgraph and its workers both read: the database, the bus, and the image budget. */
+const shared = {
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
-  DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
   DB_POOL_MAX: positiveInt(10),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** RabbitMQ (amqp://user:pass@host:5672); unset: jobs and events travel through Postgres (the `bus` schema). */
+  AMQP_URL: optionalString,
+  /** The work queue of upload jobs; the subgraph and its workers must agree. */
+  IMAGE_JOB_QUEUE: z.string().min(1).default('image-processing'),
+  MAX_IMAGE_PIXELS: positiveInt(40_000_000),
+  /** Decodes running at once in one worker; each can hold a decoded image, so this bounds its memory. */
+  IMAGE_PROCESSING_CONCURRENCY: positiveInt(2),
+  /**
+   * Per-format pixel limits below MAX_IMAGE_PIXELS: WebP and AVIF decode whole frames and their
+   * encoders cost far more per pixel than JPEG's or PNG's (measured; see README "Upload budget").
+   */
+  MAX_WEBP_PIXELS: positiveInt(10_000_000),
+  MAX_AVIF_PIXELS: positiveInt(8_000_000),
+  /** Frames of an animated GIF/WebP: each costs work however small it is. */
+  MAX_IMAGE_FRAMES: positiveInt(1000),
+  /** Wall-clock limit per libvips pipeline (sharp's `timeout`), in whole seconds. */
+  IMAGE_PROCESSING_TIMEOUT_SEC: positiveInt(30),
+  /** Bytes of stored images (originals and thumbnails) per user; 0 means unlimited. */
+  UPLOAD_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(1024 * MIB),
+  SHUTDOWN_DRAIN_MS: positiveInt(10_000),
+};
+
+const schema = z.object({
+  ...shared,
+  DATA_DIR: z.string().default('.data'),
   IMAGE_PORT: port(4002),
   /** Where to listen: only the gateway should reach this service. Containers set 0.0.0.0. */
   IMAGE_HOST: z.string().min(1).default('127.0.0.1'),
   /** `/metrics` is served on this port alone, never on the service port. */
   IMAGE_METRICS_PORT: port(9402),
-  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTH_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
   /** Public keys as JSON (`{"keys":[...]}` or a bare array), for deployments and tests without a reachable JWKS. */
   AUTH_PUBLIC_JWKS: optionalString,
@@ -49,37 +78,54 @@ const schema = z.object({
   URL_SIGNING_KEY: optionalString,
   SIGNED_URL_TTL: positiveInt(3600),
   MAX_UPLOAD_BYTES: positiveInt(10 * MIB),
-  MAX_IMAGE_PIXELS: positiveInt(40_000_000),
-  /** Decodes running at once; each can hold a decoded image, so this bounds memory. */
-  IMAGE_PROCESSING_CONCURRENCY: positiveInt(2),
   /**
-   * Per-format pixel limits below MAX_IMAGE_PIXELS: WebP and AVIF decode whole frames and their
-   * encoders cost far more per pixel than JPEG's or PNG's (measured; see README "Upload budget").
+   * How long an upload waits for a worker to finish it; then the job is cancelled, nothing is stored
+   * and the client gets SERVICE_UNAVAILABLE. Below the gateway's UPLOAD_TIMEOUT_MS (120 s).
    */
-  MAX_WEBP_PIXELS: positiveInt(10_000_000),
-  MAX_AVIF_PIXELS: positiveInt(8_000_000),
-  /** Frames of an animated GIF/WebP: each costs work however small it is. */
-  MAX_IMAGE_FRAMES: positiveInt(1000),
-  /** Wall-clock limit per libvips pipeline (sharp's `timeout`), in whole seconds. */
-  IMAGE_PROCESSING_TIMEOUT_SEC: positiveInt(30),
+  UPLOAD_DEADLINE_SEC: positiveInt(90),
   /** One user's uploads in progress at once (received, queued or processing); more: TOO_MANY_REQUESTS. */
   UPLOADS_IN_FLIGHT_PER_USER: positiveInt(2),
   /** Everyone's uploads in progress at once: each holds its file (up to MAX_UPLOAD_BYTES) in memory. */
   UPLOADS_IN_FLIGHT: positiveInt(8),
   /** Upload attempts per user per minute, refused ones included; shared by replicas through Postgres. */
   UPLOADS_PER_MINUTE: positiveInt(30),
-  /** Bytes of stored images (originals and thumbnails) per user; 0 means unlimited. */
-  UPLOAD_QUOTA_BYTES: z.coerce
-    .number()
-    .int()
-    .nonnegative()
-    .default(1024 * MIB),
-  SHUTDOWN_DRAIN_MS: positiveInt(10_000),
   MAX_JSON_BODY_BYTES: jsonBodyLimit(MIB),
 });
 
-/** Every environment variable this service reads (its README documents each: test/docs.test.ts). */
-export const CONFIG_VARIABLES = Object.keys(schema.shape);
+/** The worker (worker/main.ts): no GraphQL, only a health port and its metrics. */
+const workerSchema = z.object({
+  ...shared,
+  /** `/healthz` and `/readyz` (the broker connection); containers set WORKER_HOST=0.0.0.0 for probes. */
+  WORKER_PORT: port(4003),
+  WORKER_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: port(9403),
+  /**
+   * Jobs one worker holds at once (the transport's prefetch). Above IMAGE_PROCESSING_CONCURRENCY, so
+   * the held jobs queue fairly per user for the decoders: one user's burst does not hold up another's.
+   */
+  WORKER_PREFETCH: positiveInt(8),
+  /** Deliveries of one job (a worker crashing on it counts) before it is dead-lettered and fails. */
+  WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(19).default(3),
+});
+
+/** Every environment variable the image subgraph and its worker read (the README documents each: test/docs.test.ts). */
+export const CONFIG_VARIABLES = [
+  ...new Set([...Object.keys(schema.shape), ...Object.keys(workerSchema.shape)]),
+];
+
+/** How images are processed: the same in the subgraph (header checks) and the worker (decoding). */
+export interface ImageBudget {
+  maxWebpPixels: number;
+  maxAvifPixels: number;
+  maxFrames: number;
+  timeoutSec: number;
+}
+
+export interface BusConfig {
+  /** undefined: the Postgres transport. */
+  amqpUrl: string | undefined;
+  jobQueue: string;
+}
 
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
@@ -98,13 +144,9 @@ export interface Config {
   signedUrlTtlSec: number;
   maxUploadBytes: number;
   maxImagePixels: number;
-  imageProcessingConcurrency: number;
-  imageBudget: {
-    maxWebpPixels: number;
-    maxAvifPixels: number;
-    maxFrames: number;
-    timeoutSec: number;
-  };
+  imageBudget: ImageBudget;
+  bus: BusConfig;
+  uploadDeadlineMs: number;
   uploads: {
     inFlightPerUser: number;
     inFlight: number;
@@ -140,13 +182,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     signedUrlTtlSec: raw.SIGNED_URL_TTL,
     maxUploadBytes: raw.MAX_UPLOAD_BYTES,
     maxImagePixels: raw.MAX_IMAGE_PIXELS,
-    imageProcessingConcurrency: raw.IMAGE_PROCESSING_CONCURRENCY,
-    imageBudget: {
-      maxWebpPixels: raw.MAX_WEBP_PIXELS,
-      maxAvifPixels: raw.MAX_AVIF_PIXELS,
-      maxFrames: raw.MAX_IMAGE_FRAMES,
-      timeoutSec: raw.IMAGE_PROCESSING_TIMEOUT_SEC,
-    },
+    imageBudget: imageBudget(raw),
+    bus: { amqpUrl: raw.AMQP_URL, jobQueue: raw.IMAGE_JOB_QUEUE },
+    uploadDeadlineMs: raw.UPLOAD_DEADLINE_SEC * 1000,
     uploads: {
       inFlightPerUser: raw.UPLOADS_IN_FLIGHT_PER_USER,
       inFlight: raw.UPLOADS_IN_FLIGHT,
@@ -155,6 +193,61 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     shutdownDrainMs: raw.SHUTDOWN_DRAIN_MS,
     maxJsonBodyBytes: raw.MAX_JSON_BODY_BYTES,
+  };
+}
+
+export interface WorkerConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  logLevel: string;
+  databaseUrl: string;
+  dbPoolMax: number;
+  port: number;
+  host: string;
+  metrics: { port: number; host: string };
+  bus: BusConfig;
+  maxImagePixels: number;
+  imageBudget: ImageBudget;
+  /** Decodes at once. */
+  concurrency: number;
+  prefetch: number;
+  maxAttempts: number;
+  /** undefined: unlimited. */
+  quotaBytes: number | undefined;
+  shutdownDrainMs: number;
+}
+
+export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const raw = parseEnv(workerSchema, env);
+  return {
+    nodeEnv: raw.NODE_ENV,
+    logLevel: raw.LOG_LEVEL,
+    databaseUrl: raw.DATABASE_URL,
+    dbPoolMax: raw.DB_POOL_MAX,
+    port: raw.WORKER_PORT,
+    host: raw.WORKER_HOST,
+    metrics: { port: raw.WORKER_METRICS_PORT, host: raw.METRICS_HOST },
+    bus: { amqpUrl: raw.AMQP_URL, jobQueue: raw.IMAGE_JOB_QUEUE },
+    maxImagePixels: raw.MAX_IMAGE_PIXELS,
+    imageBudget: imageBudget(raw),
+    concurrency: raw.IMAGE_PROCESSING_CONCURRENCY,
+    prefetch: Math.max(raw.WORKER_PREFETCH, raw.IMAGE_PROCESSING_CONCURRENCY),
+    maxAttempts: raw.WORKER_MAX_ATTEMPTS,
+    quotaBytes: raw.UPLOAD_QUOTA_BYTES === 0 ? undefined : raw.UPLOAD_QUOTA_BYTES,
+    shutdownDrainMs: raw.SHUTDOWN_DRAIN_MS,
+  };
+}
+
+function imageBudget(raw: {
+  MAX_WEBP_PIXELS: number;
+  MAX_AVIF_PIXELS: number;
+  MAX_IMAGE_FRAMES: number;
+  IMAGE_PROCESSING_TIMEOUT_SEC: number;
+}): ImageBudget {
+  return {
+    maxWebpPixels: raw.MAX_WEBP_PIXELS,
+    maxAvifPixels: raw.MAX_AVIF_PIXELS,
+    maxFrames: raw.MAX_IMAGE_FRAMES,
+    timeoutSec: raw.IMAGE_PROCESSING_TIMEOUT_SEC,
   };
 }
 

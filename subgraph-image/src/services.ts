@@ -1,4 +1,5 @@
 import type { Logger, RevocationList, TokenVerifier } from '@imagehub/service-kit';
+import type { Bus } from './bus';
 import type { Config } from './config';
 import type { UrlSigner } from './signing';
 import type { ImageStore } from './store/image-store';
@@ -13,4 +14,6 @@ export interface Services {
   verifier: TokenVerifier;
   revocations: RevocationList;
   uploads: UploadService;
+  /** The outbox relay and the transport (jobs, events). */
+  bus: Bus;
 }

@@ -8,6 +8,8 @@
  *   await image.close();
  *
  * Multipart uploads need `Apollo-Require-Preflight: true` (CSRF protection); see `uploadImage`.
+ * An image worker comes with it (in this process, same settings, a job queue of its own, so that
+ * services of other test files on the same database never take its jobs), unless `worker: false`.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createDb } from '@imagehub/db';
@@ -16,7 +18,8 @@ import { type Jwk, listen } from '@imagehub/service-kit';
 import { freePort, type GraphQLResult, postGraphQL, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
 import jwt from 'jsonwebtoken';
 import { createServer, type ImageServer, type ServerOverrides } from './app';
-import { type Config, loadConfig } from './config';
+import { type Config, loadConfig, loadWorkerConfig } from './config';
+import { createWorker, type ImageWorker, type WorkerOverrides } from './worker/app';
 
 export interface TestTokens {
   /** Public keys to configure the service with (AUTH_PUBLIC_JWKS). */
@@ -52,6 +55,8 @@ export interface StartImageServiceOptions {
   /** Extra environment, as strings, e.g. `{ MAX_UPLOAD_BYTES: '50000', PUBLIC_URL: gatewayUrl }`. */
   env?: Record<string, string>;
   overrides?: ServerOverrides;
+  /** false: no worker (uploads then wait for one until their deadline); or the worker's overrides. */
+  worker?: false | WorkerOverrides;
 }
 
 export interface RunningImageService {
@@ -59,6 +64,10 @@ export interface RunningImageService {
   url: string;
   config: Config;
   server: ImageServer;
+  /** The worker processing this service's upload jobs (none with `worker: false`). */
+  worker?: ImageWorker;
+  /** The environment both were configured from (to start more workers with). */
+  env: Record<string, string>;
   /** Where `/metrics` is served (a port of its own). */
   metricsUrl: string;
   /**
@@ -74,7 +83,7 @@ export async function startImageService(options: StartImageServiceOptions): Prom
   // The port is picked first so that signed URLs point at this very service (unless PUBLIC_URL is given).
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
+  const env: Record<string, string> = {
     PUBLIC_URL: url,
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -90,8 +99,14 @@ export async function startImageService(options: StartImageServiceOptions): Prom
     UPLOADS_PER_MINUTE: '100000',
     UPLOADS_IN_FLIGHT_PER_USER: '16',
     UPLOADS_IN_FLIGHT: '64',
+    IMAGE_JOB_QUEUE: `test-image-processing-${randomBytes(4).toString('hex')}`,
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
+  const worker =
+    options.worker === false
+      ? undefined
+      : await createWorker(loadWorkerConfig(env), { logger: options.overrides?.logger, ...options.worker });
   const server = await createServer(config, options.overrides);
   await listen(server.httpServer, port, '127.0.0.1');
   const metricsPort = await listen(server.metricsServer, 0, '127.0.0.1');
@@ -100,6 +115,8 @@ export async function startImageService(options: StartImageServiceOptions): Prom
     url,
     config,
     server,
+    worker,
+    env,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     async createUser(id = randomUUID()) {
       users ??= createDb({ url: config.databaseUrl, applicationName: 'image-test-users', poolMax: 1 });
@@ -118,6 +135,7 @@ export async function startImageService(options: StartImageServiceOptions): Prom
         server.httpServer.closeAllConnections();
       });
       await server.close();
+      await worker?.close();
     },
   };
 }
@@ -159,7 +177,12 @@ export async function uploadImage<T = Record<string, unknown>>(
   token: string | undefined,
   bytes: Uint8Array,
   filename: string,
-  options: { declaredType?: string; headers?: Record<string, string>; query?: string } = {},
+  options: {
+    declaredType?: string;
+    headers?: Record<string, string>;
+    query?: string;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<GraphQLResult<T>> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
@@ -169,6 +192,7 @@ export async function uploadImage<T = Record<string, unknown>>(
       ...options.headers,
     },
     body: uploadForm(options.query ?? UPLOAD_MUTATION, bytes, filename, options.declaredType),
+    signal: options.signal,
   });
   return readGraphQLResult<T>(response);
 }

@@ -17,13 +17,20 @@ import { eventually } from '@imagehub/test-kit';
 import { uniquePng } from '../support/images';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SERVICES = ['postgres', 'subgraph-auth', 'subgraph-image', 'gateway'] as const;
+const SERVICES = ['postgres', 'subgraph-auth', 'subgraph-image', 'image-worker', 'gateway'] as const;
 type Unit = (typeof SERVICES)[number];
 
 interface NpmStart {
   npm: ChildProcess;
   output: string[];
-  ports: { gateway: number; auth: number; image: number; postgres: number };
+  ports: {
+    gateway: number;
+    auth: number;
+    image: number;
+    worker: number;
+    workerMetrics: number;
+    postgres: number;
+  };
   dataDir: string;
   /** The latest pid each unit reported ("<unit> is up (pid N)"). */
   pids(): Partial<Record<Unit, number>>;
@@ -37,6 +44,8 @@ async function npmStart(env: Record<string, string> = {}): Promise<NpmStart> {
     gateway: await freePort(),
     auth: await freePort(),
     image: await freePort(),
+    worker: await freePort(),
+    workerMetrics: await freePort(),
     postgres: await freePort(),
   };
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagehub-npm-start-'));
@@ -51,6 +60,8 @@ async function npmStart(env: Record<string, string> = {}): Promise<NpmStart> {
       GATEWAY_PORT: String(ports.gateway),
       AUTH_PORT: String(ports.auth),
       IMAGE_PORT: String(ports.image),
+      WORKER_PORT: String(ports.worker),
+      WORKER_METRICS_PORT: String(ports.workerMetrics),
       EMBEDDED_PG_PORT: String(ports.postgres),
       ...env,
     },
@@ -193,7 +204,7 @@ describe('npm start', () => {
     const after = run.pids();
     expect(after['subgraph-image']).not.toBe(before['subgraph-image']);
     // Nobody else was restarted.
-    for (const unit of ['postgres', 'subgraph-auth', 'gateway'] as const) {
+    for (const unit of ['postgres', 'subgraph-auth', 'image-worker', 'gateway'] as const) {
       expect([unit, after[unit]]).toEqual([unit, before[unit]]);
       expect(alive(after[unit])).toBe(true);
     }

@@ -115,13 +115,13 @@ const patient = () => ({ signal: AbortSignal.timeout(90_000) });
 
 async function decoders(): Promise<{ running: number; waiting: number }> {
   const [running, waiting] = await Promise.all([
-    sys.metric('subgraph-image', 'image_processing_running'),
-    sys.metric('subgraph-image', 'image_processing_waiting'),
+    sys.metric('image-worker', 'image_processing_running'),
+    sys.metric('image-worker', 'image_processing_waiting'),
   ]);
   return { running: running ?? -1, waiting: waiting ?? -1 };
 }
 
-/** Polls the image subgraph's decoder queue until it is in the state the next step relies on. */
+/** Polls the image worker's decoder queue until it is in the state the next step relies on. */
 async function until(what: string, check: (state: { running: number; waiting: number }) => boolean) {
   const deadline = Date.now() + 30_000;
   let state = await decoders();

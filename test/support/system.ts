@@ -18,6 +18,7 @@ import {
   readGraphQLResult,
 } from '@imagehub/test-kit';
 import {
+  type ProcessName,
   type ServiceName,
   serviceEnvironment,
   spawnService,
@@ -26,8 +27,11 @@ import {
   waitUntilReady,
 } from '../../scripts/system';
 
-export type { ServiceName };
+export type { ProcessName, ServiceName };
+/** The services with a GraphQL API. */
 export const SERVICES: ServiceName[] = ['subgraph-auth', 'subgraph-image', 'gateway'];
+/** Every process, in start order: the services and the image worker. */
+export const PROCESSES: ProcessName[] = ['subgraph-auth', 'subgraph-image', 'image-worker', 'gateway'];
 
 export interface SystemOptions {
   /**
@@ -37,14 +41,14 @@ export interface SystemOptions {
   database: 'embedded' | { url: string };
   nodeEnv?: 'development' | 'test' | 'production';
   logLevel?: string;
-  /** Extra environment per service (after the defaults, so it wins). */
-  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Extra environment per process (after the defaults, so it wins). */
+  env?: Partial<Record<ProcessName, Record<string, string>>>;
   /** Applies to the gateway and the image subgraph alike. */
   maxUploadBytes?: number;
 }
 
 export interface RecordedAnswer {
-  service: ServiceName;
+  service: ProcessName;
   method: string;
   path: string;
   status: number;
@@ -84,15 +88,21 @@ export interface UploadOptions extends Omit<MultipartOptions, 'boundary' | 'quer
 export const ports = (s: System) => ({
   'subgraph-auth': s.authPort,
   'subgraph-image': s.imagePort,
+  'image-worker': s.workerPort,
   gateway: s.gatewayPort,
 });
 
 export class System {
-  readonly logs: Record<ServiceName, string[]> = { 'subgraph-auth': [], 'subgraph-image': [], gateway: [] };
+  readonly logs: Record<ProcessName, string[]> = {
+    'subgraph-auth': [],
+    'subgraph-image': [],
+    'image-worker': [],
+    gateway: [],
+  };
   readonly answers: RecordedAnswer[] = [];
   /** Every password and token the harness has seen, for the secrets-in-logs check. */
   readonly secrets = new Set<string>();
-  readonly children = new Map<ServiceName, ChildProcess>();
+  readonly children = new Map<ProcessName, ChildProcess>();
   /** Knex on the system's database, as the superuser: the tests' view of what was stored. */
   db!: Knex;
   databaseUrl!: string;
@@ -100,11 +110,14 @@ export class System {
   pgPort = 0;
   authPort = 0;
   imagePort = 0;
+  /** The image worker's health port (`/healthz`, `/readyz`). */
+  workerPort = 0;
   gatewayPort = 0;
   /** `/metrics` is served on a port of its own at every service. */
-  readonly metricsPorts: Record<ServiceName, number> = {
+  readonly metricsPorts: Record<ProcessName, number> = {
     'subgraph-auth': 0,
     'subgraph-image': 0,
+    'image-worker': 0,
     gateway: 0,
   };
   readonly dataDir: string;
@@ -124,12 +137,13 @@ export class System {
   static async start(options: SystemOptions): Promise<System> {
     const system = new System(options);
     try {
-      [system.authPort, system.imagePort, system.gatewayPort] = await Promise.all([
+      [system.authPort, system.imagePort, system.workerPort, system.gatewayPort] = await Promise.all([
+        freePort(),
         freePort(),
         freePort(),
         freePort(),
       ]);
-      for (const name of SERVICES) system.metricsPorts[name] = await freePort();
+      for (const name of PROCESSES) system.metricsPorts[name] = await freePort();
       if (options.database === 'embedded') {
         system.pgPort = await freePort();
         await system.startPostgres();
@@ -139,7 +153,11 @@ export class System {
       system.db ??= createDb({ url: system.databaseUrl, applicationName: 'test-harness', poolMax: 3 });
       await migrateLatest(system.db);
       // The image subgraph waits for the auth JWKS by itself (its /readyz stays false until then).
-      await Promise.all([system.startService('subgraph-auth'), system.startService('subgraph-image')]);
+      await Promise.all([
+        system.startService('subgraph-auth'),
+        system.startService('subgraph-image'),
+        system.startService('image-worker'),
+      ]);
       await system.startService('gateway');
       return system;
     } catch (error) {
@@ -148,12 +166,12 @@ export class System {
     }
   }
 
-  url(service: ServiceName = 'gateway'): string {
+  url(service: ProcessName = 'gateway'): string {
     return `http://127.0.0.1:${ports(this)[service]}`;
   }
 
   /** Where a service serves `/metrics` (not its service port). */
-  metricsUrl(service: ServiceName): string {
+  metricsUrl(service: ProcessName): string {
     return `http://127.0.0.1:${this.metricsPorts[service]}/metrics`;
   }
 
@@ -180,7 +198,7 @@ export class System {
     await exited;
   }
 
-  serviceEnv(name: ServiceName): Record<string, string | undefined> {
+  serviceEnv(name: ProcessName): Record<string, string | undefined> {
     const production = this.options.nodeEnv === 'production';
     const maxUpload = String(this.options.maxUploadBytes ?? 1024 * 1024);
     const wiring = serviceEnvironment({
@@ -191,7 +209,7 @@ export class System {
       logLevel: this.options.logLevel ?? 'debug',
       metricsPorts: this.metricsPorts,
     });
-    const perService: Record<ServiceName, Record<string, string>> = {
+    const perService: Record<ProcessName, Record<string, string>> = {
       'subgraph-auth': {
         // The suites register and fail logins by the hundred from one address; throttling has its own tests.
         REGISTRATIONS_PER_IP: '100000',
@@ -214,6 +232,8 @@ export class System {
         UPLOADS_IN_FLIGHT: '64',
         ...(production ? { URL_SIGNING_KEY: this.productionKeys.urlSigningKey } : {}),
       },
+      // Settings the worker shares with the image subgraph (quota, budget) come from the subgraph's.
+      'image-worker': { ...this.options.env?.['subgraph-image'] },
       gateway: {
         MAX_UPLOAD_BYTES: maxUpload,
         // Every client of the suites comes from 127.0.0.1; the slot caps have cases of their own.
@@ -226,7 +246,7 @@ export class System {
   }
 
   /** Spawns a service on its port and waits for it (the gateway is ready once both subgraphs answer). */
-  async startService(name: ServiceName, { waitFor = 'ready' as 'ready' | 'health' } = {}): Promise<void> {
+  async startService(name: ProcessName, { waitFor = 'ready' as 'ready' | 'health' } = {}): Promise<void> {
     const child = spawnService(name, this.serviceEnv(name), 'pipe');
     this.children.set(name, child);
     const capture = (chunk: Buffer) => {
@@ -256,7 +276,7 @@ export class System {
    * Sends a signal and resolves once the process has exited, with how it ended and how long it took.
    */
   async signal(
-    name: ServiceName,
+    name: ProcessName,
     signal: NodeJS.Signals = 'SIGTERM',
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
     const child = this.children.get(name);
@@ -274,12 +294,12 @@ export class System {
     return exited;
   }
 
-  pid(name: ServiceName): number | undefined {
+  pid(name: ProcessName): number | undefined {
     return this.children.get(name)?.pid;
   }
 
   /** fetch that records every answer (service, status, headers) for the header checks. */
-  async request(service: ServiceName, pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
+  async request(service: ProcessName, pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
     // `/metrics` lives on the service's metrics port, everything else on its service port.
     const base =
       pathAndQuery === '/metrics' ? this.metricsUrl(service).replace(/\/metrics$/, '') : this.url(service);
@@ -426,11 +446,11 @@ export class System {
   }
 
   allLogs(): string {
-    return SERVICES.map((name) => this.logs[name].join('\n')).join('\n');
+    return PROCESSES.map((name) => this.logs[name].join('\n')).join('\n');
   }
 
   /** Reads a Prometheus gauge's value from a service's /metrics (undefined when absent). */
-  async metric(service: ServiceName, name: string): Promise<number | undefined> {
+  async metric(service: ProcessName, name: string): Promise<number | undefined> {
     const response = await fetch(this.metricsUrl(service), { signal: AbortSignal.timeout(5_000) });
     const text = await response.text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -438,7 +458,7 @@ export class System {
   }
 
   async stop(): Promise<void> {
-    for (const name of [...SERVICES].reverse()) {
+    for (const name of [...PROCESSES].reverse()) {
       const child = this.children.get(name);
       if (!child) continue;
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { freePort } from '@imagehub/db';
 import { parse } from 'graphql';
-import type { ServiceName } from '../../../scripts/system';
+import type { ProcessName, ServiceName } from '../../../scripts/system';
 import * as launcher from '../../../scripts/system';
 import { childPids } from './cpu';
 
@@ -98,9 +98,9 @@ export interface RunningSystem {
   mode: RunMode;
   databaseUrl: string;
   dataDir: string;
-  ports: Record<ServiceName, number>;
+  ports: Record<ProcessName, number>;
   urls: { gateway: string; auth: string; image: string };
-  pids: Record<ServiceName, number>;
+  pids: Record<ProcessName, number>;
   /** The postmaster; its children are the backends. */
   postgresPid: number;
   supergraphPath: string;
@@ -229,8 +229,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const ports = {
       'subgraph-auth': await freePort(),
       'subgraph-image': await freePort(),
+      'image-worker': await freePort(),
       gateway: await freePort(),
-    } satisfies Record<ServiceName, number>;
+    } satisfies Record<ProcessName, number>;
     const urls = {
       gateway: `http://127.0.0.1:${ports.gateway}`,
       auth: `http://127.0.0.1:${ports['subgraph-auth']}`,
@@ -247,6 +248,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       metricsPorts: {
         'subgraph-auth': await freePort(),
         'subgraph-image': await freePort(),
+        'image-worker': await freePort(),
         gateway: await freePort(),
       },
       overrides: {
@@ -276,9 +278,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         ...options.env,
       },
     });
-    const pids = {} as Record<ServiceName, number>;
+    const pids = {} as Record<ProcessName, number>;
     const startServices = async (root: string, extraEnv: Record<string, string>) => {
-      for (const name of launcher.SERVICE_ORDER) {
+      // The workers are started (and counted: one vs two) by startWorker below, not with the services.
+      const serviceNames = launcher.SERVICE_ORDER.filter((n): n is ServiceName => n !== 'image-worker');
+      for (const name of serviceNames) {
         options.log(
           `starting ${name} on port ${ports[name]}${root === launcher.ROOT ? '' : ` from ${root}`}`,
         );

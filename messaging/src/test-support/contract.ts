@@ -138,7 +138,8 @@ export function transportContract(fixture: () => TransportFixture): void {
     } finally {
       child.process.kill('SIGKILL');
     }
-  });
+    // Child processes start slowly on a loaded machine.
+  }, 90_000);
 
   it('dead-letters a message whose every delivery kills its consumer, after at most maxAttempts deliveries', async () => {
     const queue = unique('killer');
@@ -164,7 +165,7 @@ export function transportContract(fixture: () => TransportFixture): void {
       }
     }
     expect(deaths).toBeGreaterThanOrEqual(1);
-  });
+  }, 120_000);
 }
 
 /** What consumer-process.ts passes as maxAttempts. */

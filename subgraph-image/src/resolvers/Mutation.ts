@@ -20,6 +20,8 @@ export const Mutation: MutationResolvers = {
     const userId = requireUser(ctx.auth);
     if (!isUuid(args.id)) throw notFound();
     if (!(await ctx.services.images.delete(args.id.toLowerCase(), userId))) throw notFound();
+    // Its image.deleted event is in the outbox: publish it now rather than at the next poll.
+    ctx.services.bus.relay.wake();
     return true;
   },
 };

@@ -1,4 +1,5 @@
 import type { Knex } from '@imagehub/db';
+import { addToOutbox, envelope } from '@imagehub/messaging';
 import type { ImageVariant } from '../signing';
 import type { ProcessedImage } from '../upload/process-image';
 import type { BlobStore, StoredBlob } from './blob-store';
@@ -36,8 +37,16 @@ export class QuotaExceededError extends Error {
 export interface CreateOptions {
   /** Refuse (QuotaExceededError) when the user's usage plus this image would pass it. */
   quotaBytes?: number;
-  /** Aborted when the client has gone: the transaction rolls back instead of committing. */
-  signal?: AbortSignal;
+}
+
+/** The outbox the image service's events leave through (see @imagehub/messaging). */
+const OUTBOX = 'image.outbox';
+
+/** `image.stored` and `image.deleted` events: what other components may react to (version 1). */
+export interface ImageEvent {
+  imageId: string;
+  ownerId: string;
+  sha256: string;
 }
 
 export interface ImagePosition {
@@ -100,48 +109,57 @@ export class ImageStore {
   ) {}
 
   /**
-   * Blobs and the image row in one transaction: a failure anywhere leaves nothing behind. The owner
-   * must be an existing user (image.user_ids, the one thing of auth.users this service may read):
-   * a validly signed token can outlive its account. UnknownOwnerError otherwise.
+   * Blobs, the image row and its `image.stored` event, in the caller's transaction (the worker's,
+   * which also settles the upload job): a failure anywhere leaves nothing behind. The owner must be
+   * an existing user (image.user_ids, the one thing of auth.users this service may read): a validly
+   * signed token can outlive its account. UnknownOwnerError otherwise.
    */
   async create(
+    trx: Knex.Transaction,
     ownerId: string,
     filename: string,
     processed: ProcessedImage,
     options: CreateOptions = {},
   ): Promise<Image> {
     const { original, thumbnail } = processed;
-    return this.db.transaction(async (trx) => {
-      if (!(await trx('image.user_ids').where({ id: ownerId }).first('id'))) throw new UnknownOwnerError();
-      if (options.quotaBytes !== undefined) {
-        // One upload of a user at a time past this point (on every replica), so two parallel uploads
-        // cannot both fit in the space that is left for one.
-        await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`image-quota:${ownerId}`]);
-        const { usedBytes } = await this.usage(ownerId, trx);
-        if (usedBytes + original.bytes.length + thumbnail.bytes.length > options.quotaBytes) {
-          throw new QuotaExceededError(options.quotaBytes, usedBytes);
-        }
+    if (!(await trx('image.user_ids').where({ id: ownerId }).first('id'))) throw new UnknownOwnerError();
+    if (options.quotaBytes !== undefined) {
+      // One upload of a user at a time past this point (on every replica), so two parallel uploads
+      // cannot both fit in the space that is left for one.
+      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`image-quota:${ownerId}`]);
+      const { usedBytes } = await this.usage(ownerId, trx);
+      if (usedBytes + original.bytes.length + thumbnail.bytes.length > options.quotaBytes) {
+        throw new QuotaExceededError(options.quotaBytes, usedBytes);
       }
-      // Fixed lock order (by hash) so two uploads touching the same two blobs cannot deadlock.
-      for (const blob of [original, thumbnail].sort((a, b) => a.sha256.localeCompare(b.sha256))) {
-        await this.blobs.retain(trx, blob);
-      }
-      const [row] = await trx('image.images')
-        .insert({
-          owner_id: ownerId,
-          filename,
-          content_type: original.contentType,
-          byte_size: original.bytes.length,
-          width: original.width,
-          height: original.height,
-          sha256: original.sha256,
-          thumbnail_sha256: thumbnail.sha256,
-        })
-        .returning(COLUMNS);
-      // Last moment to change our mind: a client that is gone would retry, and get a duplicate.
-      options.signal?.throwIfAborted();
-      return toImage(row as ImageRow);
-    });
+    }
+    // Fixed lock order (by hash) so two uploads touching the same two blobs cannot deadlock.
+    for (const blob of [original, thumbnail].sort((a, b) => a.sha256.localeCompare(b.sha256))) {
+      await this.blobs.retain(trx, blob);
+    }
+    const [row] = await trx('image.images')
+      .insert({
+        owner_id: ownerId,
+        filename,
+        content_type: original.contentType,
+        byte_size: original.bytes.length,
+        width: original.width,
+        height: original.height,
+        sha256: original.sha256,
+        thumbnail_sha256: thumbnail.sha256,
+      })
+      .returning(COLUMNS);
+    const image = toImage(row as ImageRow);
+    await addToOutbox(trx, OUTBOX, [
+      {
+        destination: { event: true },
+        message: envelope<ImageEvent>('image.stored', {
+          imageId: image.id,
+          ownerId,
+          sha256: image.sha256,
+        }),
+      },
+    ]);
+    return image;
   }
 
   async usage(ownerId: string, db: Knex = this.db): Promise<StorageUsage> {
@@ -155,7 +173,10 @@ export class ImageStore {
     return { imageCount: Number(row?.image_count ?? 0), usedBytes: Number(row?.used_bytes ?? 0) };
   }
 
-  /** Deletes the owner's image and releases its blobs; false when there is no such image of theirs. */
+  /**
+   * Deletes the owner's image, releases its blobs and adds its `image.deleted` event, in one
+   * transaction; false when there is no such image of theirs.
+   */
   async delete(id: string, ownerId: string): Promise<boolean> {
     return this.db.transaction(async (trx) => {
       const [row]: Pick<ImageRow, 'sha256' | 'thumbnail_sha256'>[] = await trx('image.images')
@@ -166,6 +187,12 @@ export class ImageStore {
       for (const sha256 of [row.sha256, row.thumbnail_sha256].sort()) {
         await this.blobs.release(trx, sha256);
       }
+      await addToOutbox(trx, OUTBOX, [
+        {
+          destination: { event: true },
+          message: envelope<ImageEvent>('image.deleted', { imageId: id, ownerId, sha256: row.sha256 }),
+        },
+      ]);
       return true;
     });
   }

@@ -93,7 +93,19 @@ function encode(pipeline: Sharp, type: DetectedType): Sharp {
   }
 }
 
-export async function processImage(input: Buffer, limits: ImageLimits): Promise<ProcessedImage> {
+export interface InspectedImage {
+  type: DetectedType;
+  frames: number;
+  /** The pixel limit that applies to this image's format. */
+  maxPixels: number;
+}
+
+/**
+ * What is cheap to check, from the headers alone (nothing is decoded): the type sniffed from the
+ * bytes, the frame count and the declared dimensions against the limits. The image subgraph runs
+ * this before it queues an upload; the worker runs it again before decoding.
+ */
+export async function inspectImage(input: Buffer, limits: ImageLimits): Promise<InspectedImage> {
   if (input.length === 0) throw unsupportedImage('The file is empty');
 
   let metadata: Metadata;
@@ -119,6 +131,12 @@ export async function processImage(input: Buffer, limits: ImageLimits): Promise<
   const maxPixels = pixelLimit(type, limits);
   const pixels = width * frameHeight * frames;
   if (pixels > maxPixels) throw tooManyPixels(type, maxPixels);
+  return { type, frames, maxPixels };
+}
+
+/** Decodes, strips, re-encodes and thumbnails (the worker's part), after `inspectImage`'s checks. */
+export async function processImage(input: Buffer, limits: ImageLimits): Promise<ProcessedImage> {
+  const { type, frames, maxPixels } = await inspectImage(input, limits);
 
   const animated = frames > 1 && (type === 'image/gif' || type === 'image/webp');
   const decoderOptions = {

@@ -1,11 +1,13 @@
-import { badUserInput, UnauthenticatedReason, unauthenticated } from '@imagehub/service-kit';
+import { badUserInput, codedError, ErrorCode } from '@imagehub/service-kit';
 import type { FileUpload } from 'graphql-upload-minimal';
-import { type Image, type ImageStore, QuotaExceededError, UnknownOwnerError } from '../store/image-store';
+import type { Bus } from '../bus';
+import { JobDeadlineError, type JobWaiter } from '../jobs/job-waiter';
+import type { UploadJobs } from '../jobs/upload-jobs';
+import type { Image, ImageStore } from '../store/image-store';
 import type { UploadAdmission } from './admission';
 import { payloadTooLarge, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
-import type { Limiter } from './limiter';
-import { type ImageLimits, processImage } from './process-image';
+import { type ImageLimits, inspectImage } from './process-image';
 import { readLimited } from './read-limited';
 
 export interface UploadLimits {
@@ -14,26 +16,33 @@ export interface UploadLimits {
   /** Per-format pixel limits, frame count and time limit of the decoders. */
   imageBudget: Omit<ImageLimits, 'maxPixels'>;
   uploads: { quotaBytes: number | undefined };
+  /** How long an upload waits for a worker before it is cancelled. */
+  uploadDeadlineMs: number;
 }
 
+const processingUnavailable = (why: string) =>
+  codedError(ErrorCode.SERVICE_UNAVAILABLE, `Image processing is unavailable (${why}); try again later`);
+
 /**
- * The upload pipeline, all-or-nothing: admit the caller (uploads in flight, attempts per minute,
- * quota not used up), receive the file (size-capped), decode and re-encode it in the caller's turn
- * at the decoders (type sniffed from the bytes, per-format pixel and frame limits checked before
- * decoding, metadata stripped, thumbnail made), then store image and blobs in one transaction,
- * checking the quota with this image's size. When the client goes away (`signal`), a queued upload
- * leaves the queue and nothing is stored.
+ * The upload pipeline as the client sees it, unchanged: one mutation that answers with the finished
+ * image or a coded error. Here, what is cheap: admit the caller (uploads in flight, attempts per
+ * minute, quota not used up), receive the file (size-capped), check its type and declared dimensions
+ * from the headers. Then the original goes to quarantine with a job and its outbox message (one
+ * transaction), a worker decodes, re-encodes and stores it (worker/), and this waits for the outcome
+ * until the deadline. The deadline, or the client going away, cancels the job: nothing is stored.
  */
 export class UploadService {
   constructor(
     private readonly images: ImageStore,
-    private readonly processing: Limiter,
+    private readonly jobs: UploadJobs,
+    private readonly waiter: JobWaiter,
+    private readonly bus: Bus,
     private readonly admission: UploadAdmission,
     private readonly limits: UploadLimits,
   ) {}
 
   async upload(ownerId: string, file: Promise<FileUpload>, signal: AbortSignal): Promise<Image> {
-    const { maxUploadBytes, maxImagePixels, imageBudget } = this.limits;
+    const { maxUploadBytes, maxImagePixels, imageBudget, uploadDeadlineMs } = this.limits;
     const { quotaBytes } = this.limits.uploads;
     const upload = await receive(file, maxUploadBytes);
     // Both checks come before a byte of the file is read.
@@ -44,21 +53,36 @@ export class UploadService {
         if (usedBytes >= quotaBytes) throw quotaExceeded(quotaBytes, usedBytes);
       }
       const bytes = await readLimited(openStream(upload), maxUploadBytes);
-      // Queued per user: while this user's earlier uploads wait, other users' uploads get their turn.
-      const processed = await this.processing.run(
-        () => {
-          signal.throwIfAborted();
-          return processImage(bytes, { maxPixels: maxImagePixels, ...imageBudget });
-        },
-        { key: ownerId, signal },
-      );
-      const filename = sanitizeFilename(upload.filename, processed.original.contentType);
-      return await this.images.create(ownerId, filename, processed, { quotaBytes, signal });
-    } catch (error) {
-      if (error instanceof QuotaExceededError) throw quotaExceeded(error.limitBytes, error.usedBytes);
-      // A validly signed token can outlive its account; nothing is stored for a user who is gone.
-      if (error instanceof UnknownOwnerError) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
-      throw error;
+      const { type } = await inspectImage(bytes, { maxPixels: maxImagePixels, ...imageBudget });
+      // With the broker away the job would only wait in the outbox: say so now, store nothing.
+      if (!(await this.bus.transport.isReady()))
+        throw processingUnavailable('the message broker is unreachable');
+      signal.throwIfAborted();
+      const now = Date.now();
+      const deadline = now + uploadDeadlineMs;
+      const { leaseMs } = this.waiter;
+      const jobId = await this.jobs.enqueue(ownerId, sanitizeFilename(upload.filename, type), bytes, leaseMs);
+      this.bus.relay.wake();
+      try {
+        const outcome = await this.waiter.wait(jobId, deadline, now + leaseMs, signal);
+        if (outcome.error) throw outcome.error;
+        const [image] = outcome.image
+          ? [outcome.image]
+          : outcome.imageId
+            ? await this.images.findOwned([outcome.imageId], ownerId)
+            : [];
+        // Stored, then deleted by its owner in the meantime.
+        if (!image)
+          throw codedError(ErrorCode.NOT_FOUND, 'The image was deleted while it was being uploaded');
+        return image;
+      } catch (error) {
+        if (error instanceof JobDeadlineError) throw processingUnavailable('no worker finished it in time');
+        // The client is told it failed, so it must not appear later (a no-op for a finished job).
+        await this.jobs.cancel(jobId).catch(() => {});
+        throw error;
+      } finally {
+        await this.jobs.forget(jobId).catch(() => {});
+      }
     } finally {
       leave();
     }
