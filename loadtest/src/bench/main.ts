@@ -47,7 +47,7 @@ function settingsFor(
         warmupSeconds: 0,
         readConnections: 8,
         loginConnections: 4,
-        floodConnections: 16,
+        floodConnections: 4,
         uploadCount: 2,
         uploadConcurrency: 2,
         users: 8,
