@@ -88,8 +88,8 @@ const photoCount = (count: number) => `${count} photo${count === 1 ? '' : 's'}`;
 
 /**
  * Where the account is signed in: this browser first, then every other session with a button
- * that ends it; below, signing out here and everywhere (there even when the list fails to load). `reload` is for the password
- * card: a password change ends every other session.
+ * that ends it; below, signing out here and everywhere (there even when the list fails to load).
+ * `reload` is for the password card: a password change ends every other session.
  */
 function sessionsCard(): { element: HTMLElement; reload: () => Promise<void> } {
   const list = h('ul', { class: 'sessions', 'aria-labelledby': 'sessions-title' });
