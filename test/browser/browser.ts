@@ -18,12 +18,20 @@ export interface OriginBoundBrowser {
   close(): Promise<void>;
 }
 
-export async function openOriginBoundBrowser(origin: string): Promise<OriginBoundBrowser> {
+/**
+ * A fresh browser (its own profile) held to `origin`. Two of them are two devices as the server
+ * sees them: separate storage, and the `userAgent` each claims.
+ */
+export async function openOriginBoundBrowser(
+  origin: string,
+  options: { userAgent?: string } = {},
+): Promise<OriginBoundBrowser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'imagehub-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
+    userAgent: options.userAgent,
     args: [
       '--headless',
       '--no-sandbox',

@@ -14,14 +14,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { landscapePng, noisePngOfSize, uploadForm } from '@imagehub/test-kit';
-import type { Page } from 'playwright-core';
 import { gql, type RunningSystem, startSystem } from '../../gateway/src/test-support/system';
 import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
 import { type OriginBoundBrowser, openOriginBoundBrowser } from './browser';
+import { DESKTOP, drop, screenshots } from './screens';
 
 const RESULTS = path.resolve(__dirname, '../../.test-results/web');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const MAX_UPLOAD_BYTES = 300_000;
 /** Room for the journey's small pictures, not for one more large one. */
 const UPLOAD_QUOTA_BYTES = 400_000;
@@ -67,17 +65,7 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
     if (request.postData()?.includes('mutation Refresh')) refreshes.push(request.url());
   });
   const heading = (name: string) => page.getByRole('heading', { level: 1, name });
-  const shot = async (name: string) => {
-    for (const [label, size] of [
-      ['desktop', DESKTOP],
-      ['phone', PHONE],
-    ] as const) {
-      await page.setViewportSize(size);
-      await page.evaluate(() => new Promise(requestAnimationFrame));
-      await page.screenshot({ path: path.join(RESULTS, `${name}-${label}.png`) });
-    }
-    await page.setViewportSize(DESKTOP);
-  };
+  const shot = screenshots(page, RESULTS);
   await page.setViewportSize(DESKTOP);
   const email = `web-${randomUUID()}@example.com`;
 
@@ -212,7 +200,7 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
   await page.getByText(email).waitFor();
   await page.getByText(/^.+ of 391 KB used by 26 photos$/).waitFor();
   await shot('account');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await heading('Welcome back').waitFor();
   await expect(page.evaluate(() => localStorage.length)).resolves.toBe(0);
 
@@ -250,15 +238,3 @@ it('keeps the first page small: its JavaScript under 150 KB gzipped', () => {
   );
   expect(gzipped).toBeLessThan(150 * 1024);
 });
-
-/** Drops files on the page the way a file manager does: a drop event carrying a DataTransfer. */
-async function drop(page: Page, files: { name: string; base64: string }[]): Promise<void> {
-  await page.evaluate((dropped) => {
-    const transfer = new DataTransfer();
-    for (const file of dropped) {
-      const bytes = Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0));
-      transfer.items.add(new File([bytes], file.name, { type: 'image/png' }));
-    }
-    window.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  }, files);
-}

@@ -4,7 +4,7 @@
  */
 import { Client, type CombinedError, fetchExchange, mapExchange, type Operation } from '@urql/core';
 import { authExchange } from '@urql/exchange-auth';
-import { session, type Tokens } from './session';
+import { type SignOutReason, session, type Tokens } from './session';
 
 const ENDPOINT = '/graphql';
 /** CSRF prevention on the gateway wants this on every non-JSON request, multipart uploads included. */
@@ -27,7 +27,17 @@ export interface User {
   name: string;
   email: string;
   createdAt: string;
-  usage?: { imageCount: number; usedBytes: number; quotaBytes: number | null };
+  usage: { imageCount: number; usedBytes: number; quotaBytes: number | null };
+}
+
+/** One signed-in client of the caller (a refresh-token family), as `mySessions` lists it. */
+export interface Session {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  userAgent: string | null;
+  /** The session of this browser's access token. */
+  current: boolean;
 }
 
 export interface ImagePage {
@@ -121,7 +131,7 @@ export function refreshSession(): Promise<boolean> {
   refreshing ??= (async () => {
     const rotate = async () => {
       // Read inside the lock: another tab may have rotated it a moment ago.
-      const refreshToken = session.refreshToken;
+      const refreshToken = session.useRefreshToken();
       if (!refreshToken) return false;
       const result = await post<{ refreshToken: Tokens }>(
         `mutation Refresh($refreshToken: String!) { refreshToken(refreshToken: $refreshToken) { ${AUTH_FIELDS} } }`,
@@ -132,7 +142,7 @@ export function refreshSession(): Promise<boolean> {
         return true;
       }
       // Refused: the session is over. Anything else (offline, throttled): keep it for a later try.
-      if (result.error?.code === 'UNAUTHENTICATED') session.clear();
+      if (result.error?.code === 'UNAUTHENTICATED') session.clear('ended');
       return false;
     };
     return navigator.locks ? navigator.locks.request('imagehub-refresh', rotate) : rotate();
@@ -145,6 +155,17 @@ export function refreshSession(): Promise<boolean> {
 const isUnauthenticated = (error: CombinedError) =>
   error.graphQLErrors.find((e) => e.extensions?.code === 'UNAUTHENTICATED');
 
+/**
+ * What an UNAUTHENTICATED answer to a signed-in operation means for the session: nothing when it
+ * is a wrong password typed into a form (changePassword, deleteAccount: BAD_CREDENTIALS), ended by
+ * the server (SESSION_REVOKED) or otherwise unusable.
+ */
+function sessionEnd(error: CombinedError): SignOutReason | undefined {
+  const reason = isUnauthenticated(error)?.extensions?.reason;
+  if (reason === undefined || reason === 'BAD_CREDENTIALS') return undefined;
+  return reason === 'SESSION_REVOKED' ? 'revoked' : 'ended';
+}
+
 export const client = new Client({
   url: ENDPOINT,
   preferGetMethod: false,
@@ -154,7 +175,8 @@ export const client = new Client({
     // After a refresh and retry: any UNAUTHENTICATED left on a signed-in operation means signing in again.
     mapExchange({
       onError(error, operation) {
-        if (!isPublic(operation) && isUnauthenticated(error)) session.clear();
+        const reason = isPublic(operation) ? undefined : sessionEnd(error);
+        if (reason) session.clear(reason);
       },
     }),
     authExchange(async (utils) => ({
@@ -168,9 +190,11 @@ export const client = new Client({
       willAuthError(operation) {
         return !isPublic(operation) && session.accessTokenStale() && session.refreshToken !== undefined;
       },
-      // The server says so: refresh, and the exchange retries the operation once.
+      // The server says so: refresh, and the exchange retries the operation once. A session ended
+      // while another tab stored a newer one (it changed the password): carry on with that one.
       didAuthError(error) {
-        return isUnauthenticated(error)?.extensions?.reason === 'TOKEN_EXPIRED';
+        const reason = isUnauthenticated(error)?.extensions?.reason;
+        return reason === 'TOKEN_EXPIRED' || (reason === 'SESSION_REVOKED' && session.newerSessionStored());
       },
       async refreshAuth() {
         await refreshSession();
@@ -236,23 +260,80 @@ export const api = {
     session.clear();
   },
 
-  /**
-   * The caller, with storage usage where the API has it (User.usage came later than the rest; a
-   * gateway without it refuses the field, and the account screen then shows what it can).
-   */
+  /** The caller, with their storage usage. */
   async me(): Promise<{ user?: User; error?: ApiError }> {
-    const fields = 'id name email createdAt';
-    const withUsage = await client
+    const result = await client
       .query<{ me: User }>(
-        `query MeWithUsage { me { ${fields} usage { imageCount usedBytes quotaBytes } } }`,
+        'query Me { me { id name email createdAt usage { imageCount usedBytes quotaBytes } } }',
         {},
       )
       .toPromise();
-    if (withUsage.data) return { user: withUsage.data.me };
-    if (firstError(withUsage.error)?.code !== 'GRAPHQL_VALIDATION_FAILED')
-      return { error: firstError(withUsage.error) };
-    const plain = await client.query<{ me: User }>(`query Me { me { ${fields} } }`, {}).toPromise();
-    return plain.data ? { user: plain.data.me } : { error: firstError(plain.error) };
+    return result.data ? { user: result.data.me } : { error: firstError(result.error) };
+  },
+
+  /** The caller's live sessions, this browser's first, then most recently used first. */
+  async sessions(): Promise<{ sessions?: Session[]; error?: ApiError }> {
+    const result = await client
+      .query<{ mySessions: Session[] }>(
+        'query MySessions { mySessions { id createdAt lastUsedAt userAgent current } }',
+        {},
+      )
+      .toPromise();
+    const sessions = result.data?.mySessions;
+    if (!sessions) return { error: firstError(result.error) };
+    return { sessions: [...sessions].sort((a, b) => Number(b.current) - Number(a.current)) };
+  },
+
+  /** Ends one of the caller's other sessions; one already gone (NOT_FOUND) is what was wanted. */
+  async revokeSession(id: string): Promise<ApiError | undefined> {
+    const result = await client
+      .mutation<{ revokeSession: boolean }>('mutation RevokeSession($id: ID!) { revokeSession(id: $id) }', {
+        id,
+      })
+      .toPromise();
+    const error = firstError(result.error);
+    return error?.code === 'NOT_FOUND' ? undefined : error;
+  },
+
+  /** Ends every session of the caller, this one included: this browser is signed out too. */
+  async logoutEverywhere(): Promise<ApiError | undefined> {
+    const result = await client
+      .mutation<{ logoutEverywhere: boolean }>('mutation LogoutEverywhere { logoutEverywhere }', {})
+      .toPromise();
+    if (result.data?.logoutEverywhere) session.clear('everywhere');
+    return firstError(result.error);
+  },
+
+  /**
+   * Every other session ends, this one too: the server hands back a pair for a new session, which
+   * replaces this browser's tokens at once (the old access token is refused within seconds).
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<ApiError | undefined> {
+    const result = await client
+      .mutation<{ changePassword: Tokens }>(
+        `mutation ChangePassword($currentPassword: String!, $newPassword: String!) { changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { ${AUTH_FIELDS} } }`,
+        { currentPassword, newPassword },
+      )
+      .toPromise();
+    if (result.data?.changePassword) {
+      session.store(result.data.changePassword);
+      return undefined;
+    }
+    return firstError(result.error);
+  },
+
+  /** Deletes the account with its photos and sessions; signed out here once the server says so. */
+  async deleteAccount(password: string): Promise<ApiError | undefined> {
+    const result = await client
+      .mutation<{ deleteAccount: boolean }>(
+        'mutation DeleteAccount($password: String!) { deleteAccount(password: $password) }',
+        {
+          password,
+        },
+      )
+      .toPromise();
+    if (result.data?.deleteAccount) session.clear('deleted');
+    return firstError(result.error);
   },
 
   async images(first: number, after: string | null): Promise<{ page?: ImagePage; error?: ApiError }> {

@@ -52,6 +52,8 @@ export const ICONS = {
   trash: 'M6 7h12l-1 14H7L6 7zm3-4h6l1 2h4v2H4V5h4l1-2z',
   photo: 'M4 5h16v14H4V5zm2 2v8l4-4 3 3 2-2 3 3V7H6zm9 1.5a1.5 1.5 0 110 3 1.5 1.5 0 010-3z',
   user: 'M12 12a4 4 0 100-8 4 4 0 000 8zm0 2c-4 0-8 2-8 5v1h16v-1c0-3-4-5-8-5z',
+  computer: 'M3 5h18v11H3V5zm2 2v7h14V7H5zm-3 11h20v2H2v-2z',
+  phone: 'M7 2h10v20H7V2zm2 2v14h6V4H9zm2 15h2v1h-2v-1z',
 } as const;
 
 export function formatBytes(bytes: number): string {
@@ -68,4 +70,18 @@ export function formatBytes(bytes: number): string {
 
 export function formatDate(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "just now", "5 minutes ago", "yesterday", "3 weeks ago"; the date beyond a month. */
+export function formatRelative(iso: string, now = Date.now()): string {
+  const minutes = (new Date(iso).getTime() - now) / 60_000;
+  if (Math.abs(minutes) < 1) return 'just now';
+  const format = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  const hours = minutes / 60;
+  const days = hours / 24;
+  if (Math.abs(minutes) < 60) return format.format(Math.round(minutes), 'minute');
+  if (Math.abs(hours) < 24) return format.format(Math.round(hours), 'hour');
+  if (Math.abs(days) < 7) return format.format(Math.round(days), 'day');
+  if (Math.abs(days) < 31) return format.format(Math.round(days / 7), 'week');
+  return formatDate(iso);
 }

@@ -1,6 +1,7 @@
 import './styles.css';
 import { refreshSession } from './api';
 import { h, ICONS, icon } from './dom';
+import { signedOutNotice } from './messages';
 import { session } from './session';
 import { accountView } from './views/account';
 import { authView } from './views/auth';
@@ -85,6 +86,8 @@ window.addEventListener('drop', (event) => {
 });
 
 let current: 'gallery' | 'other' = 'other';
+/** How the last session ended, for the sign-in screen to say; gone once someone signs in. */
+let notice: string | undefined;
 
 /** Renders the screen the hash names, and moves focus to its heading so screen readers follow. */
 function route(): void {
@@ -92,11 +95,13 @@ function route(): void {
   const signedIn = session.accessToken !== undefined;
   if (hash === '/signin' || hash === '/register') {
     if (signedIn) navigate('#/');
-    else
-      show(
-        authView(hash === '/signin' ? 'signin' : 'register', () => navigate('#/')),
-        false,
-      );
+    else {
+      const onSignedIn = () => {
+        notice = undefined;
+        navigate('#/');
+      };
+      show(authView(hash === '/signin' ? 'signin' : 'register', onSignedIn, notice), false);
+    }
     return;
   }
   if (!signedIn) {
@@ -140,7 +145,8 @@ function show(view: HTMLElement, withShell: boolean, active?: HTMLElement): void
 }
 
 // Signing out (or a session the server ends) forgets everything that belonged to the account.
-session.onSignedOut(() => {
+session.onSignedOut((reason) => {
+  notice = signedOutNotice(reason);
   gallery = new Gallery(chooseFiles);
   uploads = new Uploads((image) => gallery.added(image));
   shell.replaceChild(uploads.element, shell.querySelector('.uploads')!);

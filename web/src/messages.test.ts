@@ -1,5 +1,5 @@
 /** The words a person reads for each error code an upload can meet (the browser test shows one in place). */
-import { generalMessage, uploadMessage } from './messages';
+import { generalMessage, passwordFormMessage, signedOutNotice, uploadMessage } from './messages';
 
 it('names the problem and what to do for each upload error code', () => {
   expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'File is larger than 300000 bytes' })).toBe(
@@ -33,4 +33,35 @@ it('never shows an internal error message, and explains outages and lost connect
   );
   expect(generalMessage({ code: 'SERVICE_UNAVAILABLE', message: 'db down' })).toMatch(/busy or briefly down/);
   expect(generalMessage({ code: 'NETWORK_ERROR', message: '' })).toMatch(/Could not reach the server/);
+  expect(
+    generalMessage({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      message: 'Cannot query field "mySessions" on type "Query".',
+    }),
+  ).toBe('This page and the server are out of step. Reload the page, or try again later.');
+});
+
+it('says on the sign-in screen how the last session ended, and nothing after a plain sign-out', () => {
+  expect(signedOutNotice('revoked')).toMatch(
+    /^Your session was ended, from another device or by a password change/,
+  );
+  expect(signedOutNotice('ended')).toBe('Your session has ended. Sign in again to continue.');
+  expect(signedOutNotice('everywhere')).toBe('You are signed out on every device.');
+  expect(signedOutNotice('deleted')).toMatch(/^Your account and its photos were deleted\./);
+  expect(signedOutNotice('signed-out')).toBeUndefined();
+});
+
+it('reads a wrong current password as a typo, a refused new one in the server’s words', () => {
+  const wrong = { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS', message: 'Wrong password' };
+  expect(passwordFormMessage(wrong)).toBe('That is not your current password.');
+  expect(
+    passwordFormMessage({
+      code: 'BAD_USER_INPUT',
+      field: 'newPassword',
+      message: 'Password is too common; choose a less guessable one',
+    }),
+  ).toBe('Password is too common; choose a less guessable one');
+  expect(passwordFormMessage({ code: 'TOO_MANY_REQUESTS', message: 'locked', retryAfter: 60 })).toBe(
+    'Too many wrong passwords. Try again in 60 seconds.',
+  );
 });

@@ -1,5 +1,6 @@
 import type { ApiError } from './api';
 import { formatBytes } from './dom';
+import type { SignOutReason } from './session';
 
 /** What a person is told for each of the contract's error codes an upload can meet. */
 export function uploadMessage(error: ApiError): string {
@@ -29,6 +30,9 @@ export function generalMessage(error: ApiError): string {
       return 'Could not reach the server. Check your connection and try again.';
     case 'INTERNAL_SERVER_ERROR':
       return 'Something went wrong on our side. Try again.';
+    // The server does not know what this page asks: a page older or newer than the server.
+    case 'GRAPHQL_VALIDATION_FAILED':
+      return 'This page and the server are out of step. Reload the page, or try again later.';
     default:
       return error.message;
   }
@@ -38,4 +42,31 @@ function retryText(seconds: number | undefined): string {
   if (seconds === undefined) return 'a moment';
   const whole = Math.max(1, Math.ceil(seconds));
   return whole < 90 ? `${whole} second${whole === 1 ? '' : 's'}` : `${Math.ceil(whole / 60)} minutes`;
+}
+
+/** What the sign-in screen says about how the last session ended; nothing after a plain sign-out. */
+export function signedOutNotice(reason: SignOutReason): string | undefined {
+  switch (reason) {
+    case 'revoked':
+      return 'Your session was ended, from another device or by a password change. Sign in again to continue.';
+    case 'ended':
+      return 'Your session has ended. Sign in again to continue.';
+    case 'everywhere':
+      return 'You are signed out on every device.';
+    case 'deleted':
+      return 'Your account and its photos were deleted. You can create a new account at any time.';
+    case 'signed-out':
+      return undefined;
+  }
+}
+
+/**
+ * A form that asks for the current password (change password, delete account): a wrong one is
+ * BAD_CREDENTIALS, which says nothing about the session and must read as a typo, not a sign-out.
+ */
+export function passwordFormMessage(error: ApiError): string {
+  if (error.reason === 'BAD_CREDENTIALS') return 'That is not your current password.';
+  if (error.code === 'TOO_MANY_REQUESTS')
+    return `Too many wrong passwords. Try again in ${retryText(error.retryAfter)}.`;
+  return generalMessage(error);
 }

@@ -15,10 +15,20 @@ export interface Tokens {
   expiresIn: number;
 }
 
+/**
+ * Why a signed-in session ended, for the sign-in screen to say so: the person signed out here or
+ * everywhere, the server ended this session (SESSION_REVOKED: from another device's session list,
+ * or a password change there), the server refused the session otherwise (refresh token expired
+ * or revoked), or the account was deleted.
+ */
+export type SignOutReason = 'signed-out' | 'everywhere' | 'revoked' | 'ended' | 'deleted';
+
 let accessToken: string | undefined;
 /** When the access token stops working, by our clock, with a margin for the trip to the server. */
 let accessExpiresAt = 0;
-const signedOutListeners = new Set<() => void>();
+/** The refresh token this tab last stored or used: another one in storage means another tab signed in anew. */
+let knownRefreshToken: string | null = null;
+const signedOutListeners = new Set<(reason: SignOutReason) => void>();
 
 export const session = {
   get accessToken(): string | undefined {
@@ -26,6 +36,19 @@ export const session = {
   },
   get refreshToken(): string | undefined {
     return localStorage.getItem(REFRESH_KEY) ?? undefined;
+  },
+  /** Marks the stored refresh token as the one this tab is using (read inside the refresh lock). */
+  useRefreshToken(): string | undefined {
+    knownRefreshToken = localStorage.getItem(REFRESH_KEY);
+    return knownRefreshToken ?? undefined;
+  },
+  /**
+   * True when another tab stored a refresh token of a newer session (it changed the password or
+   * signed in again) since this tab last used one: this tab's ended session can be replaced by it.
+   */
+  newerSessionStored(): boolean {
+    const stored = localStorage.getItem(REFRESH_KEY);
+    return stored !== null && stored !== knownRefreshToken;
   },
   /** True when the access token is missing or about to expire: refresh before sending. */
   accessTokenStale(): boolean {
@@ -35,16 +58,18 @@ export const session = {
     accessToken = tokens.accessToken;
     accessExpiresAt = Date.now() + Math.max(0, tokens.expiresIn - 5) * 1000;
     localStorage.setItem(REFRESH_KEY, tokens.refreshToken);
+    knownRefreshToken = tokens.refreshToken;
   },
-  clear(): void {
+  clear(reason: SignOutReason = 'signed-out'): void {
     const wasSignedIn = accessToken !== undefined || localStorage.getItem(REFRESH_KEY) !== null;
     accessToken = undefined;
     accessExpiresAt = 0;
+    knownRefreshToken = null;
     localStorage.removeItem(REFRESH_KEY);
-    if (wasSignedIn) for (const listener of signedOutListeners) listener();
+    if (wasSignedIn) for (const listener of signedOutListeners) listener(reason);
   },
-  /** Called once whenever a signed-in session ends (sign-out, refused refresh, revoked token). */
-  onSignedOut(listener: () => void): void {
+  /** Called once whenever a signed-in session ends (sign-out, refused refresh, revoked token), with why. */
+  onSignedOut(listener: (reason: SignOutReason) => void): void {
     signedOutListeners.add(listener);
   },
 };

@@ -1,13 +1,16 @@
 import { api } from '../api';
 import { h } from '../dom';
 import { generalMessage } from '../messages';
+import { clearMarksOnInput, field, markInvalid, passwordRules } from './forms';
 
-/** Sign in and create an account: one card, two modes, the password rules shown before they bite. */
-export function authView(mode: 'signin' | 'register', onSignedIn: () => void): HTMLElement {
+/**
+ * Sign in and create an account: one card, two modes, the password rules shown before they bite.
+ * `notice` says how the last session ended (revoked elsewhere, account deleted, ...): the heading
+ * that takes the focus is described by it, so a screen reader reads it out too.
+ */
+export function authView(mode: 'signin' | 'register', onSignedIn: () => void, notice?: string): HTMLElement {
   const registering = mode === 'register';
   const error = h('p', { class: 'form-error', role: 'alert', id: 'auth-error' });
-  const field = (label: string, input: HTMLInputElement, hint?: HTMLElement) =>
-    h('div', { class: 'field' }, h('label', { for: input.id }, label), input, hint);
 
   const name = h('input', { id: 'name', name: 'name', autocomplete: 'name', required: true, maxLength: 100 });
   const email = h('input', {
@@ -26,13 +29,7 @@ export function authView(mode: 'signin' | 'register', onSignedIn: () => void): H
     minLength: registering ? 8 : undefined,
     'aria-describedby': registering ? 'password-rules' : undefined,
   });
-  const rules = h(
-    'ul',
-    { class: 'hint', id: 'password-rules' },
-    h('li', null, 'At least 8 characters, up to 72 bytes; spaces and any characters welcome'),
-    h('li', null, 'Not a commonly used password, and not your name or email'),
-    h('li', null, 'A few unrelated words make a strong one that is easy to remember'),
-  );
+  const rules = passwordRules('password-rules');
   const submit = h(
     'button',
     { type: 'submit', class: 'button primary wide' },
@@ -58,17 +55,21 @@ export function authView(mode: 'signin' | 'register', onSignedIn: () => void): H
         error.textContent =
           failure.code === 'UNAUTHENTICATED' ? 'Wrong email or password.' : generalMessage(failure);
         const target = { name, email, password }[failure.field as 'name' | 'email' | 'password'] ?? email;
-        target.setAttribute('aria-invalid', 'true');
-        target.setAttribute('aria-errormessage', 'auth-error');
-        target.focus();
+        markInvalid(target, 'auth-error');
       },
     },
-    h('h1', { id: 'auth-title', tabIndex: -1 }, registering ? 'Create your account' : 'Welcome back'),
     h(
-      'p',
-      { class: 'muted' },
-      registering ? 'Keep your photos in one private place.' : 'Sign in to see your photos.',
+      'h1',
+      { id: 'auth-title', tabIndex: -1, 'aria-describedby': notice ? 'auth-notice' : undefined },
+      registering ? 'Create your account' : 'Welcome back',
     ),
+    notice
+      ? h('p', { class: 'notice', id: 'auth-notice', role: 'status' }, notice)
+      : h(
+          'p',
+          { class: 'muted' },
+          registering ? 'Keep your photos in one private place.' : 'Sign in to see your photos.',
+        ),
     registering && field('Name', name),
     field('Email', email),
     field('Password', password, registering ? rules : undefined),
@@ -85,9 +86,7 @@ export function authView(mode: 'signin' | 'register', onSignedIn: () => void): H
       ),
     ),
   );
-  for (const input of [name, email, password]) {
-    input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
-  }
+  clearMarksOnInput(name, email, password);
   return h(
     'div',
     { class: 'auth-page' },
