@@ -235,9 +235,12 @@ it('keeps a second tab signed in when the first changes the password: it carries
   await first.getByRole('button', { name: 'Change password' }).click();
   await first.getByText('Password changed. Every other device was signed out.').waitFor();
 
-  // The second tab's access token belongs to the ended session: once the gateway refuses it...
+  // The second tab's access token belongs to the ended session: once the verifiers refuse it for
+  // what the tab asks next (its photos: the gateway and the image subgraph)...
   await eventually('the second tab’s token is refused', 10_000, async () => {
-    const answer = await gql(system.gatewayUrl, '{ me { id } }', { token: secondTabToken });
+    const answer = await gql(system.gatewayUrl, '{ myImages(first: 1) { totalCount } }', {
+      token: secondTabToken,
+    });
     return answer.errors?.[0]?.extensions?.reason === 'SESSION_REVOKED';
   });
   // ...its next request is refused too, and it refreshes with the token the first tab stored.
