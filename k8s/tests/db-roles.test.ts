@@ -126,6 +126,19 @@ describe('per-subgraph database roles', () => {
     });
   });
 
+  it("auth.outbox is the auth role's alone: it writes and relays events there, the image role cannot see them", async () => {
+    const auth = await loginAs('imagehub_auth');
+    const [row] = await auth('auth.outbox')
+      .insert({ message: { id: 'probe', type: 'user.deleted', time: 'now', version: 1, data: {} } })
+      .returning(['id']);
+    expect(await auth('auth.outbox').where({ id: row.id }).delete()).toBe(1);
+    const image = await loginAs('imagehub_image');
+    await expect(image('auth.outbox').select('id')).rejects.toMatchObject({ code: PERMISSION_DENIED });
+    await expect(image('auth.outbox').insert({ message: {} })).rejects.toMatchObject({
+      code: PERMISSION_DENIED,
+    });
+  });
+
   it('creating the roles again in another database succeeds though they exist already', async () => {
     const second = await createScratchDatabase();
     try {

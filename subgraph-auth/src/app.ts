@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import { createTransport, OutboxRelay } from '@imagehub/messaging';
 import {
   apolloSettings,
   closeServer,
@@ -31,6 +32,9 @@ import { resolvers } from './resolvers';
 import { typeDefs } from './schema';
 import { SessionStore } from './store/sessions';
 import { UserStore } from './store/users';
+
+/** The auth service's transactional outbox (migration 202612010005). */
+export const AUTH_OUTBOX = 'auth.outbox';
 
 export interface ServerOverrides {
   /** Replaces the JSON logger on stdout (tests capture logs through it). */
@@ -62,6 +66,22 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     poolMax: 1,
     statementTimeoutMs: 2_000,
   });
+  // Events leave through the outbox: a deletion commits whether or not the broker answers, and the
+  // relay publishes it once it does. So this service's readiness does not depend on the transport.
+  const transport = createTransport({
+    amqpUrl: config.messaging.amqpUrl,
+    databaseUrl: config.databaseUrl,
+    applicationName: 'subgraph-auth-events',
+    namespace: config.messaging.namespace,
+    logger,
+  });
+  const relay = new OutboxRelay({
+    db,
+    table: AUTH_OUTBOX,
+    transport,
+    logger,
+    pollIntervalMs: config.messaging.outboxPollIntervalMs,
+  });
   try {
     const users = new UserStore(db);
     const tokens = new AccessTokenIssuer({
@@ -91,6 +111,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       hasher: await PasswordHasher.create(config.bcrypt),
       tokens,
       throttle: new Throttle(db, { ...config.throttle, namespace: overrides.throttleNamespace ?? 'auth' }),
+      outbox: { table: AUTH_OUTBOX, wake: () => relay.wake() },
     });
 
     let draining = false;
@@ -155,6 +176,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
 
     const httpServer = http.createServer(app);
     const metricsServer = createMetricsServer(metrics);
+    relay.start();
     return {
       app,
       httpServer,
@@ -170,11 +192,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         await revocationDb.destroy();
         await closeServer(metricsServer);
         await apollo.stop();
+        await relay.stop();
+        await transport.close();
         await db.destroy();
       },
     };
   } catch (error) {
     await revocationDb.destroy();
+    await transport.close();
     await db.destroy();
     throw error;
   }

@@ -58,6 +58,16 @@ const schema = z.object({
   MAX_SESSIONS_PER_USER: positiveInt(50),
   ...revocationEnv,
 
+  /**
+   * RabbitMQ (amqp://user:password@host:5672) for the events this service publishes (`user.deleted`);
+   * unset, they travel through Postgres (the `bus` schema). A secret: it carries the password.
+   */
+  AMQP_URL: optionalString,
+  /** Prefix of the broker's exchanges and queues: the same for every service of one deployment. */
+  AMQP_NAMESPACE: z.string().min(1).default('imagehub'),
+  /** How often the outbox relay looks for events anyway (after a failed publish, or written by another replica). */
+  OUTBOX_POLL_INTERVAL_MS: positiveInt(1000),
+
   BCRYPT_COST: z.coerce
     .number()
     .int()
@@ -133,6 +143,8 @@ export interface Config {
   };
   sessions: { refreshTokenTtlSec: number; maxAgeSec: number; maxPerUser: number };
   revocation: RevocationConfig;
+  /** Where events go: RabbitMQ when `amqpUrl` is set, else Postgres. */
+  messaging: { amqpUrl: string | undefined; namespace: string; outboxPollIntervalMs: number };
   bcrypt: { cost: number; concurrency: number; maxQueue: number; queueTimeoutMs: number };
   /** The throttle's limits; its key namespace is chosen by whoever starts the service. */
   throttle: Omit<ThrottleOptions, 'namespace'>;
@@ -185,6 +197,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxPerUser: e.MAX_SESSIONS_PER_USER,
     },
     revocation: revocationConfig(e),
+    messaging: {
+      amqpUrl: e.AMQP_URL,
+      namespace: e.AMQP_NAMESPACE,
+      outboxPollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
+    },
     bcrypt: {
       cost: e.BCRYPT_COST,
       concurrency: e.BCRYPT_CONCURRENCY,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { listen } from '@imagehub/service-kit';
 import { freePort } from '@imagehub/test-kit';
@@ -47,7 +46,12 @@ describe('ops endpoints and key loading', () => {
       expect((await fetch(`${service.url}/readyz`)).status).toBe(503);
       serveKeys = true;
       expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
-      const result = await graphql(service.url, '{ myImages { totalCount } }', {}, tokens.mint(randomUUID()));
+      const result = await graphql(
+        service.url,
+        '{ myImages { totalCount } }',
+        {},
+        tokens.mint(await service.createUser()),
+      );
       expect(result.data).toEqual({ myImages: { totalCount: 0 } });
     } finally {
       await service.close();

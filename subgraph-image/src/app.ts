@@ -1,7 +1,9 @@
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import type { Consumer } from '@imagehub/messaging';
 import {
   apolloSettings,
   closeServer,
@@ -22,9 +24,10 @@ import {
 import express, { type Express } from 'express';
 import { Upload } from 'graphql-upload-minimal';
 import { authenticate } from './auth';
-import { createBus } from './bus';
+import { createBus, subscribe } from './bus';
 import type { Config } from './config';
 import { type Context, clientGoneSignal, ownImagesLoader } from './context';
+import { UserDeletedHandler, userDeletedSubscription } from './events/user-deleted';
 import { JobWaiter } from './jobs/job-waiter';
 import { UploadJobs } from './jobs/upload-jobs';
 import { resolvers } from './resolvers';
@@ -52,6 +55,8 @@ export interface ServerOverrides {
 export interface ImageServer extends Service {
   app: Express;
   services: Services;
+  /** What this process does with a `user.deleted` event (it consumes them itself). */
+  userDeleted: UserDeletedHandler;
 }
 
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<ImageServer> {
@@ -172,12 +177,32 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   app.use(jsonErrorHandler(logger));
 
   const metricsServer = createMetricsServer(metrics);
+
+  // Account deletions arrive as events, on the bus the upload jobs use. The queue is durable, so
+  // what was published while this service was down is handled when it is back; a transport that is
+  // not there yet at start is tried again until it is.
+  const userDeleted = new UserDeletedHandler(db, images, logger, () => bus.relay.wake());
+  let consumer: Consumer | undefined;
+  let closing = false;
+  const consuming = (async () => {
+    while (!closing) {
+      try {
+        consumer = await subscribe(bus.transport, [userDeletedSubscription(userDeleted, logger)]);
+        return;
+      } catch (error) {
+        logger.warn({ err: error }, 'cannot consume user.deleted yet; trying again');
+        await sleep(1_000);
+      }
+    }
+  })();
+
   return {
     app,
     httpServer,
     metricsServer,
     logger,
     services,
+    userDeleted,
     drain: () => {
       draining = true;
     },
@@ -188,6 +213,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       clearInterval(sweeper);
       await closeServer(metricsServer);
       await apollo.stop();
+      closing = true;
+      await consuming;
+      await consumer?.stop();
       await waiter.close();
       await bus.close();
       if (!overrides.db) await db.destroy();

@@ -32,6 +32,7 @@ export function createBus(options: {
     amqpUrl: options.bus.amqpUrl,
     databaseUrl: options.databaseUrl,
     applicationName: options.applicationName,
+    namespace: options.bus.namespace,
     logger: options.logger,
     maxInFlight: options.maxInFlight,
   });

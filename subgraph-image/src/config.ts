@@ -33,6 +33,8 @@ const shared = {
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** RabbitMQ (amqp://user:pass@host:5672); unset: jobs and events travel through Postgres (the `bus` schema). */
   AMQP_URL: optionalString,
+  /** Prefix of the broker's exchanges and queues: the same for every service of one deployment. */
+  AMQP_NAMESPACE: z.string().min(1).default('imagehub'),
   /** The work queue of upload jobs; the subgraph and its workers must agree. */
   IMAGE_JOB_QUEUE: z.string().min(1).default('image-processing'),
   MAX_IMAGE_PIXELS: positiveInt(40_000_000),
@@ -124,6 +126,8 @@ export interface ImageBudget {
 export interface BusConfig {
   /** undefined: the Postgres transport. */
   amqpUrl: string | undefined;
+  /** RabbitMQ: the prefix of the exchanges and queues. */
+  namespace: string;
   jobQueue: string;
 }
 
@@ -183,7 +187,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUploadBytes: raw.MAX_UPLOAD_BYTES,
     maxImagePixels: raw.MAX_IMAGE_PIXELS,
     imageBudget: imageBudget(raw),
-    bus: { amqpUrl: raw.AMQP_URL, jobQueue: raw.IMAGE_JOB_QUEUE },
+    bus: { amqpUrl: raw.AMQP_URL, namespace: raw.AMQP_NAMESPACE, jobQueue: raw.IMAGE_JOB_QUEUE },
     uploadDeadlineMs: raw.UPLOAD_DEADLINE_SEC * 1000,
     uploads: {
       inFlightPerUser: raw.UPLOADS_IN_FLIGHT_PER_USER,
@@ -226,7 +230,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     port: raw.WORKER_PORT,
     host: raw.WORKER_HOST,
     metrics: { port: raw.WORKER_METRICS_PORT, host: raw.METRICS_HOST },
-    bus: { amqpUrl: raw.AMQP_URL, jobQueue: raw.IMAGE_JOB_QUEUE },
+    bus: { amqpUrl: raw.AMQP_URL, namespace: raw.AMQP_NAMESPACE, jobQueue: raw.IMAGE_JOB_QUEUE },
     maxImagePixels: raw.MAX_IMAGE_PIXELS,
     imageBudget: imageBudget(raw),
     concurrency: raw.IMAGE_PROCESSING_CONCURRENCY,

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createDb, type Knex } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { makeJpeg } from './test-images';
@@ -129,7 +129,7 @@ describe('myImages', () => {
   });
 
   it('refuses a cursor it did not make', async () => {
-    const token = tokens.mint(randomUUID());
+    const token = tokens.mint(await service.createUser());
     for (const after of [
       'garbage!',
       Buffer.from('2026-01-01|not-a-uuid').toString('base64url'),

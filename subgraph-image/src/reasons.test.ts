@@ -12,12 +12,13 @@ import {
 } from './test-support';
 
 const tokens = createTestTokens();
-const userId = randomUUID();
+let userId: string;
 let image: RunningImageService;
 let jpeg: Buffer;
 
 beforeAll(async () => {
   image = await startImageService({ publicKeys: tokens.jwks });
+  userId = await image.createUser();
   jpeg = await makeJpeg(32, 24);
 });
 afterAll(async () => {
@@ -55,8 +56,9 @@ describe('UNAUTHENTICATED reasons at the image subgraph', () => {
     expectReason(await uploadImage(image.url, foreign, jpeg, 'a.jpg'), 'TOKEN_INVALID');
   });
 
-  it('TOKEN_INVALID: an upload with a genuine token whose account no longer exists (or never did)', async () => {
+  it('TOKEN_INVALID: an upload or a listing with a genuine token whose account no longer exists (or never did)', async () => {
     expectReason(await uploadImage(image.url, tokens.mint(randomUUID()), jpeg, 'a.jpg'), 'TOKEN_INVALID');
+    expectReason(await myImages({ authorization: `Bearer ${tokens.mint(randomUUID())}` }), 'TOKEN_INVALID');
   });
 
   it('TOKEN_EXPIRED: a genuine token past its exp, for a query and an upload', async () => {

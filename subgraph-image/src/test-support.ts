@@ -12,7 +12,7 @@
  * services of other test files on the same database never take its jobs), unless `worker: false`.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { createDb } from '@imagehub/db';
+import { createDb, type Knex } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { type Jwk, listen } from '@imagehub/service-kit';
 import { freePort, type GraphQLResult, postGraphQL, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
@@ -195,4 +195,38 @@ export async function uploadImage<T = Record<string, unknown>>(
     signal: options.signal,
   });
   return readGraphQLResult<T>(response);
+}
+
+/**
+ * What would make the stored images inconsistent: an image pointing at a missing blob, a blob whose
+ * ref_count differs from the images using it, an orphaned blob (no image uses it), bytes that differ
+ * from byte_size. [] when all is well.
+ */
+export async function storageProblems(db: Knex): Promise<string[]> {
+  const dangling: { id: string }[] = await db('image.images as i')
+    .leftJoin('image.blobs as b', 'b.sha256', 'i.sha256')
+    .leftJoin('image.blobs as t', 't.sha256', 'i.thumbnail_sha256')
+    .whereNull('b.sha256')
+    .orWhereNull('t.sha256')
+    .select('i.id');
+  const refs = await db.raw(`
+    select b.sha256, b.ref_count, b.byte_size, octet_length(b.data) as stored,
+           (select count(*) from image.images i where i.sha256 = b.sha256)
+         + (select count(*) from image.images i where i.thumbnail_sha256 = b.sha256) as used
+    from image.blobs b`);
+  const problems = dangling.map((row) => `image ${row.id} points at a missing blob`);
+  for (const row of refs.rows as {
+    sha256: string;
+    ref_count: number;
+    byte_size: number;
+    stored: number;
+    used: string;
+  }[]) {
+    if (Number(row.used) !== row.ref_count)
+      problems.push(`blob ${row.sha256}: ref_count ${row.ref_count} but used by ${row.used}`);
+    if (Number(row.used) === 0) problems.push(`blob ${row.sha256} is orphaned`);
+    if (Number(row.stored) !== row.byte_size)
+      problems.push(`blob ${row.sha256}: byte_size ${row.byte_size} but ${row.stored} bytes stored`);
+  }
+  return problems;
 }

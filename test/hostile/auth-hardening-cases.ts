@@ -5,10 +5,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { codesOf, type GraphQLResult } from '@imagehub/test-kit';
 import { uniquePng } from '../support/images';
 import type { ServiceName } from '../support/system';
 import type { HostileCase, HostileContext, Outcome } from './cases';
+import { gql, outcomeOf } from './outcome';
 
 const UNAUTH = ['UNAUTHENTICATED'];
 const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }';
@@ -18,23 +18,6 @@ const REGISTER =
   'mutation($n: String!, $e: String!, $p: String!) { register(name: $n, email: $e, password: $p) { accessToken user { id name } } }';
 const SUBGRAPHS: ServiceName[] = ['subgraph-auth', 'subgraph-image'];
 const ALL: ServiceName[] = ['gateway', ...SUBGRAPHS];
-
-// The same shape as cases.ts' outcomeOf (not imported from there: cases.ts imports this file).
-const outcomeOf = (result: GraphQLResult): Outcome => ({
-  status: result.status,
-  codes: codesOf(result),
-  fields: (result.errors ?? []).map((e) => String(e.extensions?.field ?? '')),
-  data: result.data,
-  text: result.text,
-});
-
-const gql = async (
-  ctx: HostileContext,
-  service: ServiceName,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-) => outcomeOf(await ctx.sys.gql(query, variables, token, { service }));
 
 /**
  * A POST from another loopback address than the gateway's (127.0.0.1): to the services it is a

@@ -6,7 +6,6 @@
 
 import {
   codesOf,
-  type GraphQLResult,
   gifPolyglot,
   htmlAsPng,
   multipartUpload,
@@ -20,8 +19,12 @@ import { truncatedJpeg, uniquePng } from '../support/images';
 import { rawRequest, requestHead } from '../support/raw-http';
 import type { AuthSession, ServiceName, System, UploadedImage, UploadOptions } from '../support/system';
 import type { TokenFactory } from '../support/tokens';
+import { accountDeletionCases } from './account-deletion-cases';
 import { accountsCases } from './accounts-cases';
 import { authHardeningCases } from './auth-hardening-cases';
+import { gql, outcomeOf } from './outcome';
+
+export { outcomeOf };
 
 export interface HostileContext {
   sys: System;
@@ -86,16 +89,6 @@ const HUGE = 'A'.repeat(60_000);
 const ME = '{ me { id name } }';
 const MY_IMAGES = '{ myImages(first: 5) { totalCount edges { node { id } } } }';
 
-export function outcomeOf(result: GraphQLResult): Outcome {
-  return {
-    status: result.status,
-    codes: codesOf(result),
-    fields: (result.errors ?? []).map((e) => String(e.extensions?.field ?? '')),
-    data: result.data,
-    text: result.text,
-  };
-}
-
 /** For answers read off a raw socket: codes are picked out of whatever JSON the body holds. */
 function outcomeOfRaw(answer: { status: number; text: string }): Outcome {
   const codes = [...answer.text.matchAll(/"code":"([A-Z_]+)"/g)].map((m) => m[1] ?? '');
@@ -116,14 +109,6 @@ const post = async (ctx: HostileContext, service: ServiceName, body: string | Bu
       }),
     ),
   );
-
-const gql = async (
-  ctx: HostileContext,
-  service: ServiceName,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-) => outcomeOf(await ctx.sys.gql(query, variables, token, { service }));
 
 const upload = async (ctx: HostileContext, file: Buffer, token: string | undefined, options: UploadOptions) =>
   outcomeOf(await ctx.sys.upload(file, token, options));
@@ -1276,4 +1261,5 @@ export const hostileCases: HostileCase[] = [
   ...refreshCases,
   ...authHardeningCases,
   ...accountsCases,
+  ...accountDeletionCases,
 ] as HostileCase[];

@@ -71,7 +71,7 @@ function expectOneOf<T>(what: string, actual: T, allowed: T[], described: string
 const guarded = (counts: RowCounts) => Object.fromEntries(GUARDED.map((key) => [key, counts[key]]));
 
 /** The number of cases in the table today: raise it with every case added, so none can vanish unnoticed. */
-const MIN_HOSTILE_CASES = 192;
+const MIN_HOSTILE_CASES = 202;
 
 describe('hostile input', () => {
   test(`the table has at least ${MIN_HOSTILE_CASES} cases with unique names`, () => {

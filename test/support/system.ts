@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Knex, migrateLatest } from '@imagehub/db';
+import { storageProblems } from '@imagehub/subgraph-image/test-support';
 import {
   freePort,
   type GraphQLResult,
@@ -416,33 +417,8 @@ export class System {
    * What "nothing half-stored" means in rows: every image points at existing blobs for both
    * variants, every blob's ref_count is the number of image rows that use it, and no blob is orphaned.
    */
-  async storageProblems(): Promise<string[]> {
-    const dangling: { id: string }[] = await this.db('image.images as i')
-      .leftJoin('image.blobs as b', 'b.sha256', 'i.sha256')
-      .leftJoin('image.blobs as t', 't.sha256', 'i.thumbnail_sha256')
-      .whereNull('b.sha256')
-      .orWhereNull('t.sha256')
-      .select('i.id');
-    const refs = await this.db.raw(`
-      select b.sha256, b.ref_count, b.byte_size, octet_length(b.data) as stored,
-             (select count(*) from image.images i where i.sha256 = b.sha256)
-           + (select count(*) from image.images i where i.thumbnail_sha256 = b.sha256) as used
-      from image.blobs b`);
-    const problems = dangling.map((row) => `image ${row.id} points at a missing blob`);
-    for (const row of refs.rows as {
-      sha256: string;
-      ref_count: number;
-      byte_size: number;
-      stored: number;
-      used: string;
-    }[]) {
-      if (Number(row.used) !== row.ref_count)
-        problems.push(`blob ${row.sha256}: ref_count ${row.ref_count} but used by ${row.used}`);
-      if (Number(row.used) === 0) problems.push(`blob ${row.sha256} is orphaned`);
-      if (Number(row.stored) !== row.byte_size)
-        problems.push(`blob ${row.sha256}: byte_size ${row.byte_size} but ${row.stored} bytes stored`);
-    }
-    return problems;
+  storageProblems(): Promise<string[]> {
+    return storageProblems(this.db);
   }
 
   allLogs(): string {

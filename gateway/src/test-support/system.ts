@@ -40,16 +40,27 @@ export interface StartSystemOptions {
   gatewayLogger?: Logger;
   /** Puts a recording proxy between the gateway and the auth subgraph. */
   recordAuthTraffic?: boolean;
+  /** Another (migrated) database than jest's shared one, for both subgraphs. */
+  databaseUrl?: string;
 }
 
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
-  const auth = await startAuthService({ logger: options.authLogger, env: options.authEnv });
+  const auth = await startAuthService({
+    logger: options.authLogger,
+    env: options.authEnv,
+    databaseUrl: options.databaseUrl,
+  });
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const image = await startImageService({
     // No keys handed over: the image service loads them from the auth service's JWKS, as in production.
     publicKeys: [],
-    env: { PUBLIC_URL: gatewayUrl, AUTH_JWKS_URL: auth.jwksUrl, ...options.imageEnv },
+    env: {
+      PUBLIC_URL: gatewayUrl,
+      AUTH_JWKS_URL: auth.jwksUrl,
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...options.imageEnv,
+    },
   });
   const imagePort = Number(new URL(image.url).port);
   const authProxy = options.recordAuthTraffic ? await startRecordingProxy(auth.url) : undefined;

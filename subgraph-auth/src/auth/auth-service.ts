@@ -1,4 +1,5 @@
 import type { Knex } from '@imagehub/db';
+import { addToOutbox, userDeletedEvent } from '@imagehub/messaging';
 import {
   authenticateBearer,
   authenticationError,
@@ -60,6 +61,8 @@ export interface AuthServiceDeps {
   throttle: Throttle;
   /** The revoked sessions, in memory; reloaded at once after this service revokes one. */
   revocations: RevocationList;
+  /** Where events are written (in the transaction of what they are about) and who publishes them. */
+  outbox: { table: string; wake(): void };
 }
 
 const EMAIL_TAKEN = 'An account with this email already exists';
@@ -99,27 +102,13 @@ export class AuthService {
   async login(args: { email: string; password: string }, caller: Caller): Promise<AuthPayload> {
     const email = normalizeLoginEmail(args.email);
     checkPasswordLength(args.password);
-    const { db, users, sessions, hasher, throttle } = this.deps;
-
-    const charge = await throttle.chargeLogin(email, caller.ip);
-    const credentials = await users.findCredentialsByEmail(email);
-    let matches: boolean;
-    try {
-      matches = await hasher.verify(args.password, credentials?.passwordHash);
-    } catch (error) {
-      if (error instanceof QueueSaturatedError) await throttle.refundLogin(email, caller.ip, charge);
-      throw mapBusy(error);
-    }
-    if (!credentials || !matches) {
-      await throttle.loginFailed(email, caller.ip);
-      caller.log.info({ knownAccount: credentials !== undefined }, 'login failed');
-      throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
-    }
-    await throttle.loginSucceeded(email, caller.ip);
+    const user = await this.checkPassword(email, args.password, caller, 'login');
     // Sessions beyond the per-user bound that this ends are refused from the next poll on (about a second).
-    const session = await db.transaction((trx) => sessions.open(credentials.user.id, trx, caller.userAgent));
-    caller.log.info({ userId: credentials.user.id }, 'user logged in');
-    return this.payload(credentials.user, session);
+    const session = await this.deps.db.transaction((trx) =>
+      this.deps.sessions.open(user.id, trx, caller.userAgent),
+    );
+    caller.log.info({ userId: user.id }, 'user logged in');
+    return this.payload(user, session);
   }
 
   async refresh(token: string, caller: Caller): Promise<AuthPayload> {
@@ -231,6 +220,43 @@ export class AuthService {
     return this.payload(user, session);
   }
 
+  /**
+   * Deletes the caller's account for good, once they proved it is them with their password (throttled
+   * exactly like a login: the same counters, so it is no side door for guessing). In one transaction:
+   * the user's sessions revoked (their access tokens refused everywhere), the user (their sessions and
+   * refresh tokens with it) and a `user.deleted` event in the outbox, which makes the image service
+   * delete their images. The email is free again at once.
+   */
+  async deleteAccount(authorization: string | undefined, password: string, caller: Caller): Promise<boolean> {
+    checkPasswordLength(password);
+    const { userId } = await this.authenticateSession(authorization);
+    const { db, users, sessions, outbox } = this.deps;
+    const [user] = await users.findByIds([userId]);
+    // A valid token for an account that no longer exists is no login (see `me`).
+    if (!user) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
+    const owner = await this.checkPassword(user.email, password, caller, 'account deletion');
+    if (owner.id !== userId) throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
+
+    const ended = await db.transaction(async (trx) => {
+      // Listed as revoked before the user row (and with it, on delete cascade, the sessions and their
+      // refresh tokens) goes: the revocations outlive the sessions, so every verifier refuses the
+      // caller's access tokens within its poll interval, and this service at once (below).
+      const revoked = await sessions.revokeAllSessions(userId, trx);
+      if (!(await users.delete(userId, trx))) {
+        // A concurrent deletion of the same account committed first: it sent the event.
+        throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
+      }
+      await addToOutbox(trx, outbox.table, [
+        { destination: { event: true }, message: userDeletedEvent(userId) },
+      ]);
+      return revoked;
+    });
+    outbox.wake();
+    await this.listRevocations();
+    caller.log.info({ userId, sessions: ended }, 'account deleted');
+    return true;
+  }
+
   /** The user id in a valid access token of a live session; UNAUTHENTICATED with the reason otherwise. */
   async authenticate(authorization: string | undefined): Promise<string> {
     return (await this.authenticateSession(authorization)).userId;
@@ -249,6 +275,30 @@ export class AuthService {
    */
   private async listRevocations(): Promise<void> {
     await this.deps.revocations.reload();
+  }
+
+  /**
+   * The account behind `email` if `password` is its password, under the login throttle (charged up
+   * front, settled by the outcome); BAD_CREDENTIALS otherwise, the same for unknown accounts.
+   */
+  private async checkPassword(email: string, password: string, caller: Caller, what: string): Promise<User> {
+    const { users, hasher, throttle } = this.deps;
+    const charge = await throttle.chargeLogin(email, caller.ip);
+    const credentials = await users.findCredentialsByEmail(email);
+    let matches: boolean;
+    try {
+      matches = await hasher.verify(password, credentials?.passwordHash);
+    } catch (error) {
+      if (error instanceof QueueSaturatedError) await throttle.refundLogin(email, caller.ip, charge);
+      throw mapBusy(error);
+    }
+    if (!credentials || !matches) {
+      await throttle.loginFailed(email, caller.ip);
+      caller.log.info({ knownAccount: credentials !== undefined }, `${what} failed`);
+      throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
+    }
+    await throttle.loginSucceeded(email, caller.ip);
+    return credentials.user;
   }
 
   private payload(user: User, session: { sessionId: string; refreshToken: string }): AuthPayload {

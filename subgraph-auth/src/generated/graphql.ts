@@ -75,6 +75,8 @@ export type Mutation = {
   revokeSession: Scalars['Boolean']['output'];
   /** Ends every session of the caller, this one included. */
   logoutEverywhere: Scalars['Boolean']['output'];
+  /** Deletes the caller's account, sessions and images for good. UNAUTHENTICATED/BAD_CREDENTIALS when the password is wrong. */
+  deleteAccount: Scalars['Boolean']['output'];
 };
 
 
@@ -109,6 +111,11 @@ export type MutationChangePasswordArgs = {
 
 export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationDeleteAccountArgs = {
+  password: Scalars['String']['input'];
 };
 
 
@@ -279,6 +286,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   logoutEverywhere?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  deleteAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAccountArgs, 'password'>>;
 };
 
 export type Resolvers<ContextType = Context> = {

@@ -8,4 +8,5 @@ export const Mutation: MutationResolvers = {
   changePassword: (_parent, args, ctx) => ctx.auth.changePassword(ctx.authorization, args, ctx),
   revokeSession: (_parent, args, ctx) => ctx.auth.revokeSession(ctx.authorization, args.id, ctx),
   logoutEverywhere: (_parent, _args, ctx) => ctx.auth.logoutEverywhere(ctx.authorization, ctx),
+  deleteAccount: (_parent, args, ctx) => ctx.auth.deleteAccount(ctx.authorization, args.password, ctx),
 };

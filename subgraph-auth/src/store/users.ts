@@ -85,4 +85,10 @@ export class UserStore {
       throw error;
     }
   }
+
+  /** Deletes the user row; false when it was gone already (a concurrent deletion won). */
+  async delete(id: string, trx: Knex.Transaction): Promise<boolean> {
+    const deleted = await trx('auth.users').where({ id }).delete().returning('id');
+    return deleted.length > 0;
+  }
 }

@@ -1,4 +1,4 @@
-import { isUuid } from '@imagehub/service-kit';
+import { isUuid, UnauthenticatedReason, unauthenticated } from '@imagehub/service-kit';
 import { requireUser } from '../auth';
 import type { Context } from '../context';
 import type { QueryResolvers } from '../generated/graphql';
@@ -13,7 +13,13 @@ export async function listImages(ownerId: string, args: PageArgs, ctx: Context) 
   const first = pageSize(args.first);
   const after = decodeCursor(args.after);
   const { images } = ctx.services;
-  return toConnection(await images.listByOwner(ownerId, first, after), () => images.countByOwner(ownerId));
+  const [exists, page] = await Promise.all([
+    images.ownerExists(ownerId),
+    images.listByOwner(ownerId, first, after),
+  ]);
+  // A validly signed token can outlive its account (deleted): no login, as at `me` and uploads.
+  if (!exists) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
+  return toConnection(page, () => images.countByOwner(ownerId));
 }
 
 export const Query: QueryResolvers = {

@@ -98,6 +98,11 @@ const toImage = (row: ImageRow): Image => ({
   createdAt: row.created_at,
 });
 
+/** Serialises, per user, uploads and the deletion of all their images (until the transaction ends). */
+async function lockOwner(trx: Knex.Transaction, ownerId: string): Promise<void> {
+  await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`image-owner:${ownerId}`]);
+}
+
 export class UnknownOwnerError extends Error {
   override name = 'UnknownOwnerError';
 }
@@ -122,11 +127,12 @@ export class ImageStore {
     options: CreateOptions = {},
   ): Promise<Image> {
     const { original, thumbnail } = processed;
+    // One upload of a user at a time past this point (on every replica), so two parallel uploads
+    // cannot both fit in the space that is left for one; and the owner is checked under the lock,
+    // which the deletion of a user's images takes too, so no image is stored after that ran.
+    await lockOwner(trx, ownerId);
     if (!(await trx('image.user_ids').where({ id: ownerId }).first('id'))) throw new UnknownOwnerError();
     if (options.quotaBytes !== undefined) {
-      // One upload of a user at a time past this point (on every replica), so two parallel uploads
-      // cannot both fit in the space that is left for one.
-      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`image-quota:${ownerId}`]);
       const { usedBytes } = await this.usage(ownerId, trx);
       if (usedBytes + original.bytes.length + thumbnail.bytes.length > options.quotaBytes) {
         throw new QuotaExceededError(options.quotaBytes, usedBytes);
@@ -162,6 +168,11 @@ export class ImageStore {
     return image;
   }
 
+  /** Whether the user exists (image.user_ids): tokens can outlive their account. */
+  async ownerExists(ownerId: string): Promise<boolean> {
+    return (await this.db('image.user_ids').where({ id: ownerId }).first('id')) !== undefined;
+  }
+
   async usage(ownerId: string, db: Knex = this.db): Promise<StorageUsage> {
     const [row] = await db('image.images as i')
       .join('image.blobs as t', 't.sha256', 'i.thumbnail_sha256')
@@ -178,23 +189,50 @@ export class ImageStore {
    * transaction; false when there is no such image of theirs.
    */
   async delete(id: string, ownerId: string): Promise<boolean> {
-    return this.db.transaction(async (trx) => {
-      const [row]: Pick<ImageRow, 'sha256' | 'thumbnail_sha256'>[] = await trx('image.images')
-        .where({ id, owner_id: ownerId })
-        .delete()
-        .returning(['sha256', 'thumbnail_sha256']);
-      if (!row) return false;
-      for (const sha256 of [row.sha256, row.thumbnail_sha256].sort()) {
-        await this.blobs.release(trx, sha256);
-      }
-      await addToOutbox(trx, OUTBOX, [
-        {
+    return this.db.transaction(async (trx) => (await this.remove(trx, { id, owner_id: ownerId })).length > 0);
+  }
+
+  /**
+   * Deletes every image of a user whose account is gone, in the caller's transaction, and answers
+   * their ids. Waits for the user's uploads in progress (they hold the owner lock) so that none
+   * commits an image after this ran; later ones find the account gone.
+   */
+  async deleteAllOf(trx: Knex.Transaction, ownerId: string): Promise<string[]> {
+    await lockOwner(trx, ownerId);
+    return this.remove(trx, { owner_id: ownerId });
+  }
+
+  /**
+   * The one way images go: the rows, then one reference per original and thumbnail, and an
+   * `image.deleted` event per image. Blobs that other images (of anyone, through deduplication) still
+   * use stay; the last reference deletes the bytes. References are released in hash order, as uploads
+   * take them, so the two cannot deadlock. The caller wakes the outbox relay after the commit.
+   */
+  private async remove(trx: Knex.Transaction, where: Partial<ImageRow>): Promise<string[]> {
+    const rows: Pick<ImageRow, 'id' | 'owner_id' | 'sha256' | 'thumbnail_sha256'>[] = await trx(
+      'image.images',
+    )
+      .where(where)
+      .delete()
+      .returning(['id', 'owner_id', 'sha256', 'thumbnail_sha256']);
+    for (const sha256 of rows.flatMap((row) => [row.sha256, row.thumbnail_sha256]).sort()) {
+      await this.blobs.release(trx, sha256);
+    }
+    if (rows.length > 0) {
+      await addToOutbox(
+        trx,
+        OUTBOX,
+        rows.map((row) => ({
           destination: { event: true },
-          message: envelope<ImageEvent>('image.deleted', { imageId: id, ownerId, sha256: row.sha256 }),
-        },
-      ]);
-      return true;
-    });
+          message: envelope<ImageEvent>('image.deleted', {
+            imageId: row.id,
+            ownerId: row.owner_id,
+            sha256: row.sha256,
+          }),
+        })),
+      );
+    }
+    return rows.map((row) => row.id);
   }
 
   async findOwned(ids: readonly string[], ownerId: string): Promise<Image[]> {
