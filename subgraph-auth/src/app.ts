@@ -33,7 +33,7 @@ import { typeDefs } from './schema';
 import { SessionStore } from './store/sessions';
 import { UserStore } from './store/users';
 
-/** The auth service's transactional outbox (migration 202612010005). */
+/** The auth service's transactional outbox (migration 202612010201). */
 export const AUTH_OUTBOX = 'auth.outbox';
 
 export interface ServerOverrides {

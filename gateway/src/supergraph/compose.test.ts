@@ -19,6 +19,7 @@ describe('supergraph composition', () => {
     expect(Object.keys(mutation).sort()).toEqual(
       [
         'changePassword',
+        'deleteAccount',
         'deleteImage',
         'login',
         'logout',
