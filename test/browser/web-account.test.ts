@@ -257,3 +257,57 @@ it('keeps a second tab signed in when the first changes the password: it carries
   expect(errors.flat()).toEqual([]);
   expect(laptop.foreignRequests).toEqual([]);
 });
+
+it('deletes the account after a confirmation: signed out everywhere, no sign-in, the email free again', async () => {
+  const email = `delete-${randomUUID()}@example.com`;
+  const onLaptop = laptop.page;
+  const onPhone = phone.page;
+  const errors = [onLaptop, onPhone].map(watchErrors);
+  const shot = screenshots(onLaptop, RESULTS);
+  await onLaptop.setViewportSize(DESKTOP);
+  await onPhone.setViewportSize(PHONE);
+  await freshStart(onLaptop);
+  await register(onLaptop, 'Grace', email, PASSWORD);
+  await drop(onLaptop, [{ name: 'lake.png', base64: landscapePng(320, 240, 200).toString('base64') }]);
+  await onLaptop.locator('.upload', { hasText: 'lake.png' }).getByText('Uploaded').waitFor();
+  await onLaptop.getByRole('button', { name: 'Clear' }).click();
+  await freshStart(onPhone);
+  await signIn(onPhone, email, PASSWORD);
+  await heading(onPhone, 'Photos').waitFor();
+
+  // Delete the account: a dialog that says what goes and wants the password; Escape keeps it.
+  await onLaptop.getByRole('link', { name: 'Account' }).click();
+  await heading(onLaptop, 'Account').waitFor();
+  await onLaptop.getByRole('button', { name: 'Delete account…' }).click();
+  const dialog = onLaptop.getByRole('dialog', { name: 'Delete your account?' });
+  await dialog.waitFor();
+  await expect(
+    dialog.getByText(`Your account (${email}), your 1 photo and every session end`).isVisible(),
+  ).resolves.toBe(true);
+  await expect(onLaptop.evaluate(() => document.activeElement?.id)).resolves.toBe('delete-password');
+  await onLaptop.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  await onLaptop.getByRole('button', { name: 'Delete account…' }).click();
+  await onLaptop.getByLabel('Type your password to confirm').fill('not my password at all');
+  await onLaptop.keyboard.press('Enter');
+  await dialog.getByText('That is not your current password.').waitFor();
+  await shot('delete-account');
+  await onLaptop.getByLabel('Type your password to confirm').fill(PASSWORD);
+  await dialog.getByRole('button', { name: 'Delete my account' }).click();
+  await heading(onLaptop, 'Welcome back').waitFor();
+  await onLaptop.getByText('Your account and its photos were deleted.').waitFor();
+  await expect(onLaptop.evaluate(() => localStorage.length)).resolves.toBe(0);
+  await shot('signed-out-account-deleted');
+
+  // Gone: the phone is signed out and can't sign in again, and the email is free for a new account.
+  await usedUntilSignedOut(onPhone);
+  await signIn(onPhone, email, PASSWORD);
+  await onPhone.getByText('Wrong email or password.').waitFor();
+
+  await register(onLaptop, 'Grace', email, PASSWORD);
+  await onLaptop.getByText('No photos yet').waitFor();
+
+  expect(errors.flat()).toEqual([]);
+  expect(laptop.foreignRequests).toEqual([]);
+  expect(phone.foreignRequests).toEqual([]);
+});
