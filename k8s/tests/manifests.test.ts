@@ -241,10 +241,12 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     );
     expect(envOf(objects, worker).get('NODE_ENV')).toBe('production');
     expect(find(objects, 'Deployment', WORKER).spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
-    // A job in hand may run IMAGE_PROCESSING_TIMEOUT_SEC before the worker can exit.
+    // A decode in hand may run IMAGE_PROCESSING_TIMEOUT_SEC: the drain waits for it, the grace period for the drain.
     const timeoutSec = Number(envOf(objects, worker).get('IMAGE_PROCESSING_TIMEOUT_SEC'));
+    const drainSec = Number(envOf(objects, worker).get('SHUTDOWN_DRAIN_MS')) / 1000;
+    expect(drainSec).toBeGreaterThan(timeoutSec);
     expect(podSpec(find(objects, 'Deployment', WORKER)).terminationGracePeriodSeconds).toBeGreaterThan(
-      timeoutSec,
+      drainSec,
     );
     // No Service: nothing connects to a worker.
     const labels = podLabels(find(objects, 'Deployment', WORKER));
@@ -263,10 +265,14 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const worstMiB = Math.max(...peaks);
     const worker = podSpec(find(objects, 'Deployment', WORKER)).containers[0];
     const env = envOf(objects, worker);
-    const jobsAtOnce = Number(env.get('WORKER_CONCURRENCY'));
-    // The job's bytes: the original, its re-encoded copy and the thumbnail, each at most the upload.
-    const jobBytesMiB = (3 * Number(env.get('MAX_UPLOAD_BYTES'))) / MIB;
-    const needMiB = warmMiB + jobsAtOnce * (worstMiB + jobBytesMiB);
+    const decodesAtOnce = Number(env.get('IMAGE_PROCESSING_CONCURRENCY'));
+    const held = Number(env.get('WORKER_PREFETCH'));
+    expect(held).toBeGreaterThanOrEqual(decodesAtOnce);
+    // The job's bytes: the original, its re-encoded copy and the thumbnail, each at most the upload;
+    // a job held for later has its original only.
+    const api = podSpec(find(objects, 'Deployment', 'subgraph-image')).containers[0];
+    const uploadMiB = Number(envOf(objects, api).get('MAX_UPLOAD_BYTES')) / MIB;
+    const needMiB = warmMiB + decodesAtOnce * (worstMiB + 3 * uploadMiB) + (held - decodesAtOnce) * uploadMiB;
     const limit: string = worker.resources.limits.memory;
     const limitMiB = limit.endsWith('Gi') ? Number.parseFloat(limit) * 1024 : Number.parseFloat(limit);
     // Room for fragmentation, yet not so much that a Pi fits fewer workers than it could.
@@ -371,7 +377,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   it('only sets variables that the services read from their environment', () => {
     // Read by the runtime rather than by src/config.ts.
     const runtime = new Set(['NODE_OPTIONS', 'VIPS_CONCURRENCY', 'MALLOC_ARENA_MAX']);
-    for (const { name, configDir } of SERVICES) {
+    // The workers read the image subgraph's config.ts (loadWorkerConfig).
+    for (const { name, configDir } of [...SERVICES, { name: WORKER, configDir: 'subgraph-image' }]) {
       const source = readFileSync(path.join(REPO_ROOT, configDir, 'src/config.ts'), 'utf8');
       const read = new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]));
       const container = podSpec(find(objects, 'Deployment', name)).containers[0];
