@@ -253,6 +253,15 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(objects.filter((o) => o.kind === 'Service' && matches(o.spec.selector, labels))).toEqual([]);
   });
 
+  it('checks uploads in the image subgraph against the limits the workers decode under', () => {
+    const api = envOf(objects, podSpec(find(objects, 'Deployment', 'subgraph-image')).containers[0]);
+    const worker = envOf(objects, podSpec(find(objects, 'Deployment', WORKER)).containers[0]);
+    for (const limit of ['MAX_IMAGE_PIXELS', 'MAX_WEBP_PIXELS', 'MAX_AVIF_PIXELS', 'MAX_IMAGE_FRAMES']) {
+      expect([limit, api.get(limit)]).toEqual([limit, expect.stringMatching(/^\d+$/)]);
+      expect([limit, worker.get(limit)]).toEqual([limit, api.get(limit)]);
+    }
+  });
+
   it("sizes the workers' memory limit from the measured per-image budget", () => {
     // subgraph-image/README.md "Upload budget (measured)": the warm process and the peak above it.
     const readme = readFileSync(path.join(REPO_ROOT, 'subgraph-image/README.md'), 'utf8');
