@@ -448,8 +448,17 @@ async function main() {
         const image = ok(answer!, 'upload finished by the restarted worker').uploadImage;
         // Orientation 6 applied by the worker's decode: stored upright, width and height swapped.
         assert(image.width === 90 && image.height === 120, `size ${image.width}x${image.height}`);
-        const queue = brokerQueues().find((q) => q.name === queued);
-        assert(queue && queue.ready === 0 && queue.consumers > 0, `queue after: ${JSON.stringify(queue)}`);
+        // The worker acknowledges after it told the waiter: the queue drains and keeps its consumer.
+        let queue: ReturnType<typeof brokerQueues>[number] | undefined;
+        for (let i = 0; i < 30; i++) {
+          queue = brokerQueues().find((q) => q.name === queued);
+          if (queue && queue.ready === 0 && queue.consumers > 0) break;
+          await sleep(500);
+        }
+        assert(
+          queue && queue.ready === 0 && queue.consumers > 0,
+          `queue after: ${JSON.stringify(queue)}\n${compose('logs', '--no-color', '--tail', '40', 'image-worker')}`,
+        );
       } finally {
         if (inspect(worker, '{{.State.Running}}') !== 'true') docker('start', worker);
         await pending.catch(() => {});
