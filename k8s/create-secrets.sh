@@ -37,3 +37,12 @@ else
   kubectl -n "$ns" create secret generic imagehub-url-signing \
     --from-literal=url-signing-key="$(openssl rand -base64 48)"
 fi
+
+if exists imagehub-rabbitmq; then
+  echo "secret imagehub-rabbitmq exists, left as is"
+else
+  # The broker's one user (`imagehub`), set when RabbitMQ first starts on an empty volume; the
+  # services put it in their AMQP_URL. Hex, so it needs no escaping in a URL either.
+  kubectl -n "$ns" create secret generic imagehub-rabbitmq \
+    --from-literal=rabbitmq-password="$(random_hex)"
+fi

@@ -25,6 +25,11 @@ const SERVICES = [
   { name: 'subgraph-auth', port: 4001, configDir: 'subgraph-auth' },
   { name: 'subgraph-image', port: 4002, configDir: 'subgraph-image' },
 ];
+/** The image workers: the image subgraph's container image with the worker's command (issue 14). */
+const WORKER = 'image-worker';
+/** Every Deployment the autoscalers own. */
+const SCALED = [...SERVICES.map((s) => s.name), WORKER];
+const MIB = 1024 * 1024;
 const CREDENTIAL_NAME = /pass(word)?|secret|token|private_?key|signing_?key|api_?key|credential/i;
 const URL_WITH_PASSWORD = /:\/\/[^/\s:@]+:([^@\s]+)@/g;
 
@@ -63,17 +68,19 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         .map((o) => o.metadata.name)
         .sort();
     expect(names('Namespace')).toEqual(['imagehub']);
-    expect(names('Deployment')).toEqual(['gateway', 'subgraph-auth', 'subgraph-image']);
-    expect(names('StatefulSet')).toEqual(['postgres']);
+    expect(names('Deployment')).toEqual(['gateway', WORKER, 'subgraph-auth', 'subgraph-image']);
+    expect(names('StatefulSet')).toEqual(['postgres', 'rabbitmq']);
     expect(names('Job')).toEqual(['migrations']);
-    expect(names('Service')).toEqual(['gateway', 'postgres', 'subgraph-auth', 'subgraph-image']);
-    expect(names('PodDisruptionBudget')).toEqual(['gateway', 'subgraph-auth', 'subgraph-image']);
-    expect(names('HorizontalPodAutoscaler')).toEqual(['gateway', 'subgraph-auth', 'subgraph-image']);
+    expect(names('Service')).toEqual(['gateway', 'postgres', 'rabbitmq', 'subgraph-auth', 'subgraph-image']);
+    expect(names('PodDisruptionBudget')).toEqual(['gateway', WORKER, 'subgraph-auth', 'subgraph-image']);
+    expect(names('HorizontalPodAutoscaler')).toEqual(['gateway', WORKER, 'subgraph-auth', 'subgraph-image']);
     expect(names('Ingress')).toEqual(['gateway']);
-    expect(find(objects, 'Service', 'postgres').spec.clusterIP).toBe('None');
-    expect(find(objects, 'StatefulSet', 'postgres').spec.volumeClaimTemplates[0].spec.accessModes).toEqual([
-      'ReadWriteOnce',
-    ]);
+    for (const stateful of ['postgres', 'rabbitmq']) {
+      expect(find(objects, 'Service', stateful).spec.clusterIP).toBe('None');
+      expect(find(objects, 'StatefulSet', stateful).spec.volumeClaimTemplates[0].spec.accessModes).toEqual([
+        'ReadWriteOnce',
+      ]);
+    }
   });
 
   it('validates every object against the Kubernetes API schemas', () => {
@@ -175,6 +182,115 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(container.livenessProbe.exec.command[0]).toBe('pg_isready');
   });
 
+  it('probes RabbitMQ: its AMQP port for readiness, the node itself (rabbitmq-diagnostics) for liveness', () => {
+    const container = podSpec(find(objects, 'StatefulSet', 'rabbitmq')).containers[0];
+    expect(container.readinessProbe.tcpSocket.port).toBe('amqp');
+    expect(container.livenessProbe.exec.command.slice(0, 3)).toEqual(['rabbitmq-diagnostics', '-q', 'ping']);
+    // The CLI boots an Erlang VM per call: not every few seconds, and with time to do it on a Pi.
+    expect(container.livenessProbe.periodSeconds).toBeGreaterThanOrEqual(30);
+    expect(container.livenessProbe.timeoutSeconds).toBeGreaterThanOrEqual(10);
+  });
+
+  it('runs the official RabbitMQ image, not the management variant, with its data on the volume', () => {
+    const statefulSet = find(objects, 'StatefulSet', 'rabbitmq');
+    const container = podSpec(statefulSet).containers[0];
+    expect(container.image).toMatch(/^rabbitmq:\d+\.\d+\.\d+$/);
+    const data = statefulSet.spec.volumeClaimTemplates[0].metadata.name;
+    expect(container.volumeMounts.find((m: any) => m.name === data).mountPath).toBe('/var/lib/rabbitmq');
+    // Its settings file comes from the ConfigMap generated from k8s/base/rabbitmq.conf.
+    const mount = container.volumeMounts.find((m: any) => m.mountPath.startsWith('/etc/rabbitmq/conf.d/'));
+    const volume = podSpec(statefulSet).volumes.find((v: any) => v.name === mount.name);
+    const conf: string = find(objects, 'ConfigMap', volume.configMap.name).data[mount.subPath];
+    expect(conf).toMatch(/^vm_memory_high_watermark\.absolute = \d+MiB$/m);
+    expect(conf).toMatch(/^log\.file = false$/m);
+  });
+
+  it('gives RabbitMQ, the image subgraph and the workers one broker credential, from the Secret', () => {
+    const rabbit = podSpec(find(objects, 'StatefulSet', 'rabbitmq')).containers[0];
+    const fromSecret = (container: any, variable: string) =>
+      container.env.find((e: any) => e.name === variable)?.valueFrom?.secretKeyRef;
+    const credential = { name: 'imagehub-rabbitmq', key: 'rabbitmq-password' };
+    expect(fromSecret(rabbit, 'RABBITMQ_DEFAULT_PASS')).toEqual(credential);
+    const user = envOf(objects, rabbit).get('RABBITMQ_DEFAULT_USER');
+    expect(user).toMatch(/^[a-z]+$/);
+    for (const name of ['subgraph-image', WORKER]) {
+      const container = podSpec(find(objects, 'Deployment', name)).containers[0];
+      expect([name, fromSecret(container, 'AMQP_PASSWORD')]).toEqual([name, credential]);
+      expect([name, envOf(objects, container).get('AMQP_URL')]).toEqual([
+        name,
+        `amqp://${user}:$(AMQP_PASSWORD)@rabbitmq:5672`,
+      ]);
+      // $(AMQP_PASSWORD) expands only from a variable defined before it.
+      const order = container.env.map((e: any) => e.name);
+      expect(order.indexOf('AMQP_PASSWORD')).toBeLessThan(order.indexOf('AMQP_URL'));
+    }
+    const gateway = podSpec(find(objects, 'Deployment', 'gateway')).containers[0];
+    expect(envOf(objects, gateway).has('AMQP_URL')).toBe(false);
+  });
+
+  it("runs the workers from the image subgraph's image with the worker command, probed on their own port", () => {
+    const worker = podSpec(find(objects, 'Deployment', WORKER)).containers[0];
+    const api = podSpec(find(objects, 'Deployment', 'subgraph-image')).containers[0];
+    expect(worker.image).toBe(api.image);
+    expect(worker.command).toEqual(['node', 'subgraph-image/dist/worker/main.js']);
+    const named = new Map(worker.ports.map((p: any) => [p.name, p.containerPort]));
+    expect(worker.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(worker.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(named.get(worker.readinessProbe.httpGet.port)).toBe(
+      Number(envOf(objects, worker).get('WORKER_PORT')),
+    );
+    expect(envOf(objects, worker).get('NODE_ENV')).toBe('production');
+    expect(find(objects, 'Deployment', WORKER).spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    // A decode in hand may run IMAGE_PROCESSING_TIMEOUT_SEC: the drain waits for it, the grace period for the drain.
+    const timeoutSec = Number(envOf(objects, worker).get('IMAGE_PROCESSING_TIMEOUT_SEC'));
+    const drainSec = Number(envOf(objects, worker).get('SHUTDOWN_DRAIN_MS')) / 1000;
+    expect(drainSec).toBeGreaterThan(timeoutSec);
+    expect(podSpec(find(objects, 'Deployment', WORKER)).terminationGracePeriodSeconds).toBeGreaterThan(
+      drainSec,
+    );
+    // No Service: nothing connects to a worker.
+    const labels = podLabels(find(objects, 'Deployment', WORKER));
+    expect(objects.filter((o) => o.kind === 'Service' && matches(o.spec.selector, labels))).toEqual([]);
+  });
+
+  it('checks uploads in the image subgraph against the limits the workers decode under', () => {
+    const api = envOf(objects, podSpec(find(objects, 'Deployment', 'subgraph-image')).containers[0]);
+    const worker = envOf(objects, podSpec(find(objects, 'Deployment', WORKER)).containers[0]);
+    for (const limit of ['MAX_IMAGE_PIXELS', 'MAX_WEBP_PIXELS', 'MAX_AVIF_PIXELS', 'MAX_IMAGE_FRAMES']) {
+      expect([limit, api.get(limit)]).toEqual([limit, expect.stringMatching(/^\d+$/)]);
+      expect([limit, worker.get(limit)]).toEqual([limit, api.get(limit)]);
+    }
+  });
+
+  it("sizes the workers' memory limit from the measured per-image budget", () => {
+    // subgraph-image/README.md "Upload budget (measured)": the warm process and the peak above it.
+    const readme = readFileSync(path.join(REPO_ROOT, 'subgraph-image/README.md'), 'utf8');
+    const start = readme.indexOf('## Upload budget');
+    const end = readme.indexOf('\n## ', start + 1);
+    const budget = readme.slice(start, end < 0 ? undefined : end);
+    const warmMiB = Number(/Warm process: \d+-(\d+) MiB/.exec(budget)![1]);
+    const peaks = [...budget.matchAll(/^\| [^*|][^|]*\|[^|]*\| \**(\d+) MiB\**/gm)].map((m) => Number(m[1]));
+    expect(peaks.length).toBeGreaterThan(3);
+    const worstMiB = Math.max(...peaks);
+    const worker = podSpec(find(objects, 'Deployment', WORKER)).containers[0];
+    const env = envOf(objects, worker);
+    const decodesAtOnce = Number(env.get('IMAGE_PROCESSING_CONCURRENCY'));
+    const held = Number(env.get('WORKER_PREFETCH'));
+    expect(held).toBeGreaterThanOrEqual(decodesAtOnce);
+    // The job's bytes: the original, its re-encoded copy and the thumbnail, each at most the upload;
+    // a job held for later has its original only.
+    const api = podSpec(find(objects, 'Deployment', 'subgraph-image')).containers[0];
+    const uploadMiB = Number(envOf(objects, api).get('MAX_UPLOAD_BYTES')) / MIB;
+    const needMiB = warmMiB + decodesAtOnce * (worstMiB + 3 * uploadMiB) + (held - decodesAtOnce) * uploadMiB;
+    const limit: string = worker.resources.limits.memory;
+    const limitMiB = limit.endsWith('Gi') ? Number.parseFloat(limit) * 1024 : Number.parseFloat(limit);
+    // Room for fragmentation, yet not so much that a Pi fits fewer workers than it could.
+    expect(limitMiB).toBeGreaterThanOrEqual(needMiB * 1.2);
+    expect(limitMiB).toBeLessThanOrEqual(needMiB * 1.6);
+    // The heap is a small part of it: most of a decode lives outside it, in libvips.
+    expect(env.get('NODE_OPTIONS')).toMatch(/--max-old-space-size=(\d+)/);
+  });
+
   it.each(SERVICES)('rolls $name without dropping requests', ({ name }) => {
     const deployment = find(objects, 'Deployment', name);
     const spec = podSpec(deployment);
@@ -189,7 +305,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(preStopSec + drainSec);
   });
 
-  it.each(SERVICES)('has a disruption budget and an autoscaler for $name', ({ name }) => {
+  it.each(SCALED)('has a disruption budget and an autoscaler on CPU for %s', (name) => {
     const labels = podLabels(find(objects, 'Deployment', name));
     const pdb = find(objects, 'PodDisruptionBudget', name);
     expect(matches(pdb.spec.selector.matchLabels, labels)).toBe(true);
@@ -197,6 +313,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(1);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+    expect(hpa.spec.metrics.map((m: any) => m.resource?.name)).toEqual(['cpu']);
     // The autoscaler owns the count: a `replicas` in the Deployment would reset it on every apply.
     expect(find(objects, 'Deployment', name).spec.replicas).toBeUndefined();
   });
@@ -256,7 +373,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         for (const item of volume.secret?.items ?? []) refs.add(`${volume.secret.secretName} ${item.key}`);
       }
     }
-    expect(refs.size).toBeGreaterThanOrEqual(6);
+    expect(refs.size).toBeGreaterThanOrEqual(7);
     for (const ref of refs) {
       const [name, key] = ref.split(' ');
       expect([ref, script.includes(`secret generic ${name}`) && script.includes(`${key}=`)]).toEqual([
@@ -269,13 +386,15 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   it('only sets variables that the services read from their environment', () => {
     // Read by the runtime rather than by src/config.ts.
     const runtime = new Set(['NODE_OPTIONS', 'VIPS_CONCURRENCY', 'MALLOC_ARENA_MAX']);
-    for (const { name, configDir } of SERVICES) {
+    // The workers read the image subgraph's config.ts (loadWorkerConfig).
+    for (const { name, configDir } of [...SERVICES, { name: WORKER, configDir: 'subgraph-image' }]) {
       const source = readFileSync(path.join(REPO_ROOT, configDir, 'src/config.ts'), 'utf8');
       const read = new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]));
       const container = podSpec(find(objects, 'Deployment', name)).containers[0];
       const set = [...envOf(objects, container).keys(), ...(container.env ?? []).map((e: any) => e.name)];
       for (const variable of set) {
-        if (runtime.has(variable) || variable === 'DB_PASSWORD') continue;
+        // Only there to build DATABASE_URL / AMQP_URL from a Secret with $(…).
+        if (runtime.has(variable) || variable === 'DB_PASSWORD' || variable === 'AMQP_PASSWORD') continue;
         expect([name, variable, read.has(variable)]).toEqual([name, variable, true]);
       }
     }
@@ -361,9 +480,49 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
           'subgraph-image -> subgraph-auth:4001',
           'subgraph-auth -> postgres:5432',
           'subgraph-image -> postgres:5432',
+          `${WORKER} -> postgres:5432`,
           'migrations -> postgres:5432',
+          // The services that publish or consume jobs and events; nobody else.
+          'subgraph-image -> rabbitmq:5672',
+          `${WORKER} -> rabbitmq:5672`,
+          'subgraph-auth -> rabbitmq:5672',
         ].sort(),
       );
+    });
+
+    it('let RabbitMQ take AMQP only, from the publishers and consumers, and reach nothing but DNS', () => {
+      const container = podSpec(find(objects, 'StatefulSet', 'rabbitmq')).containers[0];
+      // The management UI (15672), its metrics (15692) and the clustering ports are not declared.
+      expect(container.ports.map((p: any) => p.containerPort)).toEqual([5672]);
+      expect(find(objects, 'Service', 'rabbitmq').spec.ports.map((p: any) => p.port)).toEqual([5672]);
+      for (const service of objects.filter((o) => o.kind === 'Service'))
+        for (const p of service.spec.ports)
+          expect([service.metadata.name, p.port]).not.toEqual([service.metadata.name, 15672]);
+      const own = policies.filter((p) => matches(p.spec.podSelector.matchLabels, parties.rabbitmq!));
+      const egress = own
+        .filter((p) => p.spec.policyTypes.includes('Egress'))
+        .flatMap((p) => p.spec.egress ?? []);
+      // The one egress rule any RabbitMQ pod has is the namespace-wide DNS one.
+      expect(egress.flatMap((rule: any) => rule.ports.map((p: any) => p.port))).toEqual([53, 53]);
+      const ingressPorts = own
+        .filter((p) => p.spec.policyTypes.includes('Ingress'))
+        .flatMap((p) =>
+          (p.spec.ingress ?? []).flatMap((rule: any) => rule.ports.map((port: any) => port.port)),
+        );
+      expect(ingressPorts).toEqual([5672]);
+    });
+
+    it('let the image workers reach Postgres and RabbitMQ only, and take no connections', () => {
+      const reached = Object.keys(parties).flatMap((to) =>
+        portsOf(to)
+          .filter((port) => to !== WORKER && allowed(WORKER, to, port))
+          .map((port) => `${to}:${port}`),
+      );
+      expect(reached.sort()).toEqual(['postgres:5432', 'rabbitmq:5672']);
+      const from = Object.keys(parties).filter((f) =>
+        portsOf(WORKER).some((port) => allowed(f, WORKER, port)),
+      );
+      expect(from).toEqual([]);
     });
 
     it('let the ingress controller reach the gateway, and the monitoring namespace only the metrics ports', () => {
@@ -385,10 +544,11 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
           ports: [9400, 9401, 9402],
         },
         { pods: { 'app.kubernetes.io/name': 'gateway' }, namespaces: [expect.any(String)], ports: [4000] },
+        { pods: { 'app.kubernetes.io/name': WORKER }, namespaces: ['monitoring'], ports: [9403] },
       ]);
     });
 
-    it.each(SERVICES)(
+    it.each([...SERVICES, { name: WORKER, port: 4003 }])(
       'serve $name metrics on a port of their own, announced for Prometheus',
       ({ name, port }) => {
         const workload = find(objects, 'Deployment', name);
@@ -401,7 +561,12 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
           'prometheus.io/port': String(metricsPort),
         });
         const env = envOf(objects, container);
-        const variable = { gateway: 'GATEWAY', 'subgraph-auth': 'AUTH', 'subgraph-image': 'IMAGE' }[name];
+        const variable = {
+          gateway: 'GATEWAY',
+          'subgraph-auth': 'AUTH',
+          'subgraph-image': 'IMAGE',
+          [WORKER]: 'WORKER',
+        }[name];
         expect(env.get(`${variable}_METRICS_PORT`)).toBe(String(metricsPort));
         // No Service exposes it.
         const services = objects.filter((o) => o.kind === 'Service');
@@ -448,22 +613,28 @@ describe('overlay pi', () => {
     expect(find(objects, 'Ingress', 'gateway').spec.ingressClassName).toBe('traefik');
   });
 
-  it('keeps Postgres on a local volume on the SSD of one labelled node', () => {
-    const statefulSet = find(objects, 'StatefulSet', 'postgres');
-    const claim = statefulSet.spec.volumeClaimTemplates[0];
-    const volume = objects.find((o) => o.kind === 'PersistentVolume')!;
-    expect(volume.spec.storageClassName).toBe(claim.spec.storageClassName);
-    expect(volume.spec.local.path).toMatch(/^\/mnt\/ssd\//);
-    expect(volume.spec.claimRef).toEqual({
-      namespace: 'imagehub',
-      name: `${claim.metadata.name}-postgres-0`,
-    });
-    const term = volume.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0];
-    expect(podSpec(statefulSet).nodeSelector[term.key]).toBe(term.values[0]);
-    const storageClass = find(objects, 'StorageClass', claim.spec.storageClassName);
-    expect(storageClass.volumeBindingMode).toBe('WaitForFirstConsumer');
-    expect(volume.spec.persistentVolumeReclaimPolicy).toBe('Retain');
-  });
+  it.each(['postgres', 'rabbitmq'])(
+    'keeps %s on a local volume of its own on the SSD of one labelled node',
+    (name) => {
+      const statefulSet = find(objects, 'StatefulSet', name);
+      const claim = statefulSet.spec.volumeClaimTemplates[0];
+      const claimName = `${claim.metadata.name}-${name}-0`;
+      const volumes = objects.filter(
+        (o) => o.kind === 'PersistentVolume' && o.spec.claimRef?.name === claimName,
+      );
+      expect(volumes.length).toBe(1);
+      const volume = volumes[0]!;
+      expect(volume.spec.storageClassName).toBe(claim.spec.storageClassName);
+      expect(volume.spec.local.path).toBe(`/mnt/ssd/imagehub/${name}`);
+      expect(volume.spec.claimRef).toEqual({ namespace: 'imagehub', name: claimName });
+      expect(volume.spec.capacity.storage).toBe(claim.spec.resources.requests.storage);
+      const term = volume.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0];
+      expect(podSpec(statefulSet).nodeSelector[term.key]).toBe(term.values[0]);
+      const storageClass = find(objects, 'StorageClass', claim.spec.storageClassName);
+      expect(storageClass.volumeBindingMode).toBe('WaitForFirstConsumer');
+      expect(volume.spec.persistentVolumeReclaimPolicy).toBe('Retain');
+    },
+  );
 });
 
 describe('the GraphQL IDE', () => {

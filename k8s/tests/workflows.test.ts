@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './support';
+import { allContainers, podSpec, REPO_ROOT, render, workloads } from './support';
 
 const WORKFLOWS_DIR = path.join(REPO_ROOT, '.github/workflows');
 const VALIDATOR = path.join(REPO_ROOT, 'node_modules/.bin/action-validator');
@@ -94,5 +94,32 @@ describe('GitHub workflows', () => {
     expect(steps).toContain('job migrations');
     expect(steps).toContain('rollout status "$deployment"');
     expect(steps.indexOf('job migrations')).toBeLessThan(steps.indexOf('rollout status "$deployment"'));
+  });
+
+  it('deploy applies the image workers only after the migrations, and waits for the broker first', () => {
+    const steps = runs('deploy.yml').join('\n');
+    const beforeMigrations = /kubectl apply -k "\$OVERLAY" -l '([^']+)'/.exec(steps)?.[1];
+    // Workers and the API services read and write the migrated schema: not in the first apply.
+    expect(beforeMigrations).toBe('app.kubernetes.io/component notin (api,worker)');
+    const components = new Set(
+      render('overlays/pi')
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => o.metadata.labels['app.kubernetes.io/component']),
+    );
+    expect([...components].sort()).toEqual(['api', 'worker']);
+    expect(steps).toContain('rollout status statefulset/rabbitmq');
+  });
+
+  it('deploy refuses to start without any Secret the manifests reference', () => {
+    const checked = /for secret in ([^;]+); do/.exec(runs('deploy.yml').join('\n'))![1]!.trim().split(/\s+/);
+    const referenced = new Set<string>();
+    for (const workload of workloads(render('overlays/pi'))) {
+      for (const container of allContainers(workload))
+        for (const entry of container.env ?? [])
+          if (entry.valueFrom?.secretKeyRef) referenced.add(entry.valueFrom.secretKeyRef.name);
+      for (const volume of podSpec(workload).volumes ?? [])
+        if (volume.secret) referenced.add(volume.secret.secretName);
+    }
+    expect(checked.sort()).toEqual([...referenced].sort());
   });
 });

@@ -6,6 +6,9 @@
 #             package (the official binary), npm from the npm registry, user `node` (1000:1000)
 #   Postgres  that Debian plus Debian's `postgresql` (17 on trixie; the real image is 18), user
 #             `postgres` (999:999) and postgres-entrypoint.sh, which honours the variables we use
+#   RabbitMQ  that Debian plus Debian's `rabbitmq-server` (and its Erlang), user `rabbitmq`
+#             (999:999), the data directory and the console logging of the official image; RabbitMQ
+#             itself reads the RABBITMQ_DEFAULT_USER / _PASS we use, so no entrypoint is needed
 #
 # Each image carries a label with a key of everything it was made from; a run finds the image with
 # that key in the persistent data root and skips the work. Differences from the real bases are
@@ -23,6 +26,7 @@ NODE_VERSION=$(echo "$NODE_IMAGE" | sed -E 's/^node:([0-9.]+)-.*/\1/')
 DEBIAN_SUITE=$(echo "$NODE_IMAGE" | sed -E 's/^node:[0-9.]+-([a-z]+)-.*/\1/')
 POSTGRES_IMAGE=$(sed -n 's/^ *image: \(postgres:.*\)$/\1/p' "$REPO_ROOT/docker-compose.yml" | head -1)
 POSTGRES_MAJOR=17 # Debian trixie's
+RABBITMQ_IMAGE=$(sed -n 's/^ *image: \(rabbitmq:.*\)$/\1/p' "$REPO_ROOT/docker-compose.yml" | head -1)
 
 label_key() { "$DOCKER" image inspect -f '{{index .Config.Labels "imagehub.standin.key"}}' "$1" 2>/dev/null; }
 # Cached: the key matches and the image is recorded for the architecture it holds.
@@ -153,6 +157,43 @@ EXPOSE 5432
 CMD ["postgres"]
 EOF
   chmod 755 "$ctx/docker-entrypoint.sh"
+  DOCKER_BUILDKIT=1 "$DOCKER" build -q --network host -t "$tag" "$ctx" >/dev/null
+  local code=$?
+  rm -rf "$ctx"
+  log "$tag: built in $((SECONDS - started)) s"
+  return $code
+}
+
+# Debian's RabbitMQ, tagged $RABBITMQ_IMAGE (amd64 only: the compose stack).
+base_rabbitmq() {
+  base_debian amd64 || return 1
+  local tag=$RABBITMQ_IMAGE key
+  key=$(key_of rabbitmq "$(label_key "imagehub-standin/debian:$DEBIAN_SUITE-amd64")" v1)
+  if cached "$tag" "$key" amd64; then log "$tag: cached"; return 0; fi
+  local started=$SECONDS ctx
+  ctx=$(mktemp -d /tmp/imagehub-rabbitmq.XXXXXX)
+  log "$tag: Debian's rabbitmq-server"
+  cat >"$ctx/Dockerfile" <<EOF
+FROM imagehub-standin/debian:$DEBIAN_SUITE-amd64
+# The user first, with the official image's numbers (the StatefulSet and compose run it as 999:999).
+# policy-rc.d: the package must not start its service inside the build. Whatever the package's
+# postinst left in the data directory (a cookie, a node) goes: a container starts from empty.
+RUN groupadd --system --gid 999 rabbitmq \\
+ && useradd --system --uid 999 --gid rabbitmq --home-dir /var/lib/rabbitmq --shell /bin/bash rabbitmq \\
+ && printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d \\
+ && apt-get update \\
+ && apt-get install -y --no-install-recommends rabbitmq-server \\
+ && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d /var/lib/rabbitmq \\
+ && install -d -o rabbitmq -g rabbitmq -m 0750 /var/lib/rabbitmq \\
+ && install -d /etc/rabbitmq/conf.d \\
+ && printf 'loopback_users.guest = false\nlog.console = true\n' >/etc/rabbitmq/conf.d/10-defaults.conf
+# The upstream scripts first (not Debian's wrappers in /usr/sbin, which insist on user "rabbitmq"
+# by name and switch users), as the official image has them on PATH.
+ENV PATH=/usr/lib/rabbitmq/bin:\$PATH HOME=/var/lib/rabbitmq
+LABEL imagehub.standin.key=$key
+EXPOSE 5672
+CMD ["rabbitmq-server"]
+EOF
   DOCKER_BUILDKIT=1 "$DOCKER" build -q --network host -t "$tag" "$ctx" >/dev/null
   local code=$?
   rm -rf "$ctx"

@@ -21,8 +21,10 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
 const DOCKER = process.env.DOCKER_BIN ?? '/usr/bin/docker';
 const COMPOSE = process.env.COMPOSE_BIN ?? '/usr/bin/docker-compose';
 const PROJECT = 'imagehub-ctest';
-const APP_SERVICES = ['subgraph-auth', 'subgraph-image', 'gateway'] as const;
-const LONG_RUNNING = ['postgres', ...APP_SERVICES] as const;
+const APP_SERVICES = ['subgraph-auth', 'subgraph-image', 'image-worker', 'gateway'] as const;
+const LONG_RUNNING = ['postgres', 'rabbitmq', ...APP_SERVICES] as const;
+/** docker-compose.yml's stop_grace_period for the services that set one (a job in hand, the broker's logs). */
+const STOP_GRACE_OF: Record<string, number> = { 'image-worker': 45, rabbitmq: 30 };
 /** compose's default stop grace period (docker-compose.yml sets none), the bound for a clean stop. */
 const STOP_GRACE_SEC = 10;
 /** What an image may add on top of its base, in MB: measured sizes plus room (see docs/operations.md). */
@@ -88,9 +90,13 @@ chmodSync(secretsDir, 0o711); // the key's bind mount is read by uid 1000 in the
 writeFileSync(
   envFile,
   [
-    ...['POSTGRES_PASSWORD', 'MIGRATOR_DB_PASSWORD', 'AUTH_DB_PASSWORD', 'IMAGE_DB_PASSWORD'].map(
-      (name) => `${name}=${randomBytes(24).toString('hex')}`,
-    ),
+    ...[
+      'POSTGRES_PASSWORD',
+      'MIGRATOR_DB_PASSWORD',
+      'AUTH_DB_PASSWORD',
+      'IMAGE_DB_PASSWORD',
+      'RABBITMQ_PASSWORD',
+    ].map((name) => `${name}=${randomBytes(24).toString('hex')}`),
     `URL_SIGNING_KEY=${randomBytes(48).toString('base64')}`,
     '',
   ].join('\n'),
@@ -129,6 +135,26 @@ const addressOf = (service: string) =>
   inspect(containerOf(service), '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The broker's queues as rabbitmqctl lists them inside the RabbitMQ container. */
+function brokerQueues(): { name: string; ready: number; consumers: number }[] {
+  return compose(
+    'exec',
+    '-T',
+    'rabbitmq',
+    'rabbitmqctl',
+    '-q',
+    'list_queues',
+    'name',
+    'messages_ready',
+    'consumers',
+  )
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cells) => cells.length === 3 && /^\d+$/.test(cells[1]!))
+    .map(([name, ready, consumers]) => ({ name: name!, ready: Number(ready), consumers: Number(consumers) }));
+}
 
 /** Waits until every long-running service reports healthy and the one-shot jobs exited 0. */
 async function waitForStack(timeoutSec = 300): Promise<number> {
@@ -246,7 +272,7 @@ async function main() {
   let keptSha = '';
 
   const up = await check(
-    'compose up: Postgres, roles, migrations, both subgraphs and the gateway, every healthcheck passing',
+    'compose up: Postgres, RabbitMQ, roles, migrations, both subgraphs, the worker and the gateway, every healthcheck passing',
     async () => {
       const started = Date.now();
       try {
@@ -399,6 +425,47 @@ async function main() {
   });
   timings.push(`journey: ${((Date.now() - journeyStarted) / 1000).toFixed(1)} s`);
 
+  await check(
+    'the image worker container does the processing, through RabbitMQ: with it stopped an upload waits as a job in the queue, and finishes once it starts',
+    async () => {
+      const worker = containerOf('image-worker');
+      docker('stop', '--time', String(STOP_GRACE_OF['image-worker']), worker);
+      let answer: Gql<{ uploadImage: Uploaded }> | undefined;
+      const pending = upload(gw(), token, await makeJpegWithGps(120, 90), 'queued.jpg').then((a) => {
+        answer = a;
+      });
+      try {
+        // The job reaches the broker and waits there: a queue with a message ready and nobody consuming.
+        let queued = '';
+        for (let i = 0; i < 60 && !queued; i++) {
+          await sleep(500);
+          assert(answer === undefined, `answered without a worker: ${JSON.stringify(answer)}`);
+          queued = brokerQueues().find((q) => q.ready > 0 && q.consumers === 0)?.name ?? '';
+        }
+        assert(queued, `no job waiting in any queue: ${JSON.stringify(brokerQueues())}`);
+        docker('start', worker);
+        await pending;
+        const image = ok(answer!, 'upload finished by the restarted worker').uploadImage;
+        // Orientation 6 applied by the worker's decode: stored upright, width and height swapped.
+        assert(image.width === 90 && image.height === 120, `size ${image.width}x${image.height}`);
+        // The worker acknowledges after it told the waiter: the queue drains and keeps its consumer.
+        let queue: ReturnType<typeof brokerQueues>[number] | undefined;
+        for (let i = 0; i < 30; i++) {
+          queue = brokerQueues().find((q) => q.name === queued);
+          if (queue && queue.ready === 0 && queue.consumers > 0) break;
+          await sleep(500);
+        }
+        assert(
+          queue && queue.ready === 0 && queue.consumers > 0,
+          `queue after: ${JSON.stringify(queue)}\n${compose('logs', '--no-color', '--tail', '40', 'image-worker')}`,
+        );
+      } finally {
+        if (inspect(worker, '{{.State.Running}}') !== 'true') docker('start', worker);
+        await pending.catch(() => {});
+      }
+    },
+  );
+
   for (const service of [...APP_SERVICES, 'migrations'] as const) {
     await check(
       `${service}: runs as uid 1000 with a read-only root filesystem and no capabilities; writing to /app fails`,
@@ -524,17 +591,21 @@ async function stopChecks(gateway: string, email: string, password: string, toke
       },
     );
   }
-  await check(`docker stop postgres: exits 0 within ${STOP_GRACE_SEC} s`, () => {
-    const id = containerOf('postgres');
-    const started = Date.now();
-    docker('stop', '--time', String(STOP_GRACE_SEC), id);
-    const took = (Date.now() - started) / 1000;
-    timings.push(`docker stop postgres: ${took.toFixed(1)} s`);
-    assert(
-      inspect(id, '{{.State.ExitCode}}') === '0' && took < STOP_GRACE_SEC,
-      `exit ${inspect(id, '{{.State.ExitCode}}')} after ${took} s`,
-    );
-  });
+  // The worker and the broker once nothing uses them any more, Postgres last.
+  for (const service of ['image-worker', 'rabbitmq', 'postgres']) {
+    const grace = STOP_GRACE_OF[service] ?? STOP_GRACE_SEC;
+    await check(`docker stop ${service}: exits 0 within ${grace} s`, () => {
+      const id = containerOf(service);
+      const started = Date.now();
+      docker('stop', '--time', String(grace), id);
+      const took = (Date.now() - started) / 1000;
+      timings.push(`docker stop ${service}: ${took.toFixed(1)} s`);
+      assert(
+        inspect(id, '{{.State.ExitCode}}') === '0' && took < grace,
+        `exit ${inspect(id, '{{.State.ExitCode}}')} after ${took} s\n${docker('logs', '--tail', '20', id)}`,
+      );
+    });
+  }
 }
 
 /**
@@ -609,6 +680,105 @@ async function postgresAsManifested() {
         );
         assert(settings.trim() === '128MB 60 postgres true', `settings: ${settings}`);
         docker('stop', '--time', String(pod.terminationGracePeriodSeconds), name);
+        assert(inspect(name, '{{.State.ExitCode}}') === '0', `exit ${inspect(name, '{{.State.ExitCode}}')}`);
+      } finally {
+        run(DOCKER, ['rm', '--force', '--volumes', name], { allowFail: true });
+        run(DOCKER, ['volume', 'rm', '--force', name], { allowFail: true });
+      }
+    },
+  );
+}
+
+/**
+ * RabbitMQ the way k8s/base/rabbitmq.yaml runs it: uid 999, read-only root, no capabilities, tmpfs
+ * /tmp, the data volume, the settings file of the ConfigMap at the manifest's mount path and the
+ * manifest's literal variables; the password as the Secret would give it. Its liveness probe
+ * command passes, the user of RABBITMQ_DEFAULT_USER exists with that password, no `guest`, and it
+ * stops cleanly within the grace period. (The stand-in image: see docs/operations.md.)
+ */
+async function rabbitmqAsManifested() {
+  await check(
+    "rabbitmq as the StatefulSet runs it: uid 999, read-only root, the ConfigMap's settings, its user from the Secret, no guest",
+    async () => {
+      const docs = parseAllDocuments(
+        readFileSync(path.join(REPO_ROOT, 'k8s/base/rabbitmq.yaml'), 'utf8'),
+      ).map((d) => d.toJS());
+      const pod = docs.find((d) => d.kind === 'StatefulSet').spec.template.spec;
+      const container = pod.containers[0];
+      type Mount = { name: string; mountPath: string; subPath?: string };
+      const mounts = container.volumeMounts as Mount[];
+      const dataMount = mounts.find((m) => m.name === 'data')!;
+      const configMount = mounts.find((m) => m.name === 'config')!;
+      const literals = (container.env as { name: string; value?: string }[])
+        .filter((e) => e.value !== undefined)
+        .flatMap((e) => ['--env', `${e.name}=${e.value}`]);
+      const user = (container.env as { name: string; value?: string }[]).find(
+        (e) => e.name === 'RABBITMQ_DEFAULT_USER',
+      )!.value!;
+      const password = randomBytes(24).toString('hex');
+      const name = `${PROJECT}-rabbitmq-k8s`;
+      run(DOCKER, ['rm', '--force', '--volumes', name], { allowFail: true });
+      run(DOCKER, ['volume', 'rm', '--force', name], { allowFail: true });
+      docker(
+        'run',
+        '--detach',
+        '--name',
+        name,
+        '--hostname',
+        'rabbitmq-0',
+        '--user',
+        `${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`,
+        '--read-only',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        ...mounts.filter((m) => m.name === 'tmp').flatMap((m) => ['--tmpfs', m.mountPath]),
+        '--volume',
+        `${name}:${dataMount.mountPath}`,
+        '--volume',
+        `${path.join(REPO_ROOT, 'k8s/base', configMount.subPath!)}:${configMount.mountPath}:ro`,
+        ...literals,
+        '--env',
+        `RABBITMQ_DEFAULT_PASS=${password}`,
+        container.image,
+      );
+      try {
+        const probe = container.livenessProbe.exec.command as string[];
+        let alive = false;
+        for (let i = 0; i < 90 && !alive; i++) {
+          // The probe's exit status, as the kubelet reads it (with -q it prints nothing).
+          alive = run(DOCKER, ['exec', name, 'sh', '-c', `${probe.join(' ')} && echo alive`], {
+            allowFail: true,
+          }).includes('alive');
+          if (!alive) await sleep(1000);
+        }
+        assert(alive, `not alive: ${run(DOCKER, ['logs', '--tail', '30', name], { allowFail: true })}`);
+        const ctl = (...args: string[]) =>
+          run(DOCKER, ['exec', name, 'rabbitmqctl', '-q', ...args], { allowFail: true });
+        let users = '';
+        for (let i = 0; i < 30 && !users.includes(user); i++) {
+          users = ctl('list_users');
+          if (!users.includes(user)) await sleep(1000);
+        }
+        assert(users.includes(user) && !/\bguest\b/.test(users), `users: ${users}`);
+        const authenticated = run(
+          DOCKER,
+          ['exec', name, 'rabbitmqctl', 'authenticate_user', user, password],
+          {
+            allowFail: true,
+          },
+        );
+        assert(/Success/i.test(authenticated), `authenticate_user: ${authenticated}`);
+        const environment = ctl('environment');
+        assert(
+          /\{vm_memory_high_watermark,\s*\{absolute,/.test(environment),
+          'the memory watermark of rabbitmq.conf is not in force',
+        );
+        const started = Date.now();
+        docker('stop', '--time', String(pod.terminationGracePeriodSeconds), name);
+        const took = (Date.now() - started) / 1000;
+        timings.push(`docker stop rabbitmq (as manifested): ${took.toFixed(1)} s`);
         assert(inspect(name, '{{.State.ExitCode}}') === '0', `exit ${inspect(name, '{{.State.ExitCode}}')}`);
       } finally {
         run(DOCKER, ['rm', '--force', '--volumes', name], { allowFail: true });
@@ -708,6 +878,7 @@ function devDependencyNames(): Set<string> {
 
 main()
   .then(postgresAsManifested)
+  .then(rabbitmqAsManifested)
   .then(imageChecks)
   .catch((error: unknown) => {
     failed++;

