@@ -87,6 +87,12 @@ const METRICS_PORTS: Record<ProcessName, number> = {
   'image-worker': config.WORKER_METRICS_PORT,
   gateway: config.GATEWAY_METRICS_PORT,
 };
+const METRICS_PORT_VARIABLES: Record<ProcessName, string> = {
+  'subgraph-auth': 'AUTH_METRICS_PORT',
+  'subgraph-image': 'IMAGE_METRICS_PORT',
+  'image-worker': 'WORKER_METRICS_PORT',
+  gateway: 'GATEWAY_METRICS_PORT',
+};
 
 let stopping = false;
 const supervisor = new Supervisor({
@@ -108,15 +114,32 @@ function say(message: string): void {
 /** Problems that would otherwise surface as a 60-second wait or a stack trace, found before anything starts. */
 async function preflight(dataDir: string): Promise<string[]> {
   const problems: string[] = [];
-  const ports = Object.entries(PORTS) as [ProcessName, number][];
-  for (const [name, value] of ports) {
-    const refused = browserRefusedPort(value);
-    if (refused) problems.push(`${PORT_VARIABLES[name]}=${value}: ${refused}`);
-    else if (await portInUse(value)) {
+  const names = Object.keys(PORTS) as ProcessName[];
+  // Every port a service will bind, with the variable that sets it: a clash among them, or with
+  // another program, would otherwise show up as one service's crash loop.
+  const wanted = [
+    ...names.map((name) => ({ variable: PORT_VARIABLES[name], port: PORTS[name], browsers: true })),
+    ...names.map((name) => ({
+      variable: METRICS_PORT_VARIABLES[name],
+      port: METRICS_PORTS[name],
+      browsers: false,
+    })),
+  ];
+  const claimedBy = new Map<number, string>();
+  for (const { variable, port, browsers } of wanted) {
+    // Only the public ports serve browsers; the metrics ports serve Prometheus.
+    const refused = browsers ? browserRefusedPort(port) : undefined;
+    const earlier = claimedBy.get(port);
+    if (refused) problems.push(`${variable}=${port}: ${refused}`);
+    // Port 0 (a metrics port the system picks) cannot clash.
+    else if (earlier && port !== 0)
+      problems.push(`${variable}=${port}: ${earlier} is the same port; give each its own`);
+    else if (await portInUse(port)) {
       problems.push(
-        `${PORT_VARIABLES[name]}=${value}: the port is in use by another program (another npm start?); stop it or choose another port`,
+        `${variable}=${port}: the port is in use by another program (another npm start?); stop it or choose another port`,
       );
     }
+    claimedBy.set(port, claimedBy.get(port) ?? variable);
   }
   if (!config.DATABASE_URL) {
     if (await portInUse(config.EMBEDDED_PG_PORT)) {

@@ -4,7 +4,9 @@
  * - a service killed under it (SIGKILL, as the OOM killer does) is restarted, the others keep their
  *   processes and keep serving meanwhile, and the system answers again;
  * - a service that keeps dying is given up on, naming it and why, and nothing is left behind;
- * - SIGTERM to npm leaves no process and no listening port.
+ * - SIGTERM to npm leaves no process and no listening port;
+ * - ports that cannot work (taken by another program, or two services given the same one, metrics
+ *   ports included) are refused before anything starts, each named by its variable.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,7 +41,7 @@ interface NpmStart {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function npmStart(env: Record<string, string> = {}): Promise<NpmStart> {
+async function npmStart(env: Record<string, string> = {}, { waitUntilReady = true } = {}): Promise<NpmStart> {
   const ports = {
     gateway: await freePort(),
     auth: await freePort(),
@@ -113,7 +115,7 @@ async function npmStart(env: Record<string, string> = {}): Promise<NpmStart> {
         check();
       }),
   };
-  await started.waitFor(/^\[start\] ready in/);
+  if (waitUntilReady) await started.waitFor(/^\[start\] ready in/);
   return started;
 }
 
@@ -242,5 +244,33 @@ describe('npm start', () => {
     const exited = await run.exited;
     expect(exited.code).toBe(1);
     await expectNothingLeft(run, [...everything]);
+  });
+
+  test('refuses taken and clashing ports, metrics ports included, before starting anything', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen({ port: 0, host: '127.0.0.1' }, resolve));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    try {
+      const imagePort = await freePort();
+      run = await npmStart(
+        {
+          GATEWAY_METRICS_PORT: String(taken),
+          IMAGE_PORT: String(imagePort),
+          AUTH_METRICS_PORT: String(imagePort),
+        },
+        { waitUntilReady: false },
+      );
+      const exited = await run.exited;
+      expect(exited.code).toBe(1);
+      const said = run.output.join('\n');
+      expect(said).toContain('[start] cannot start:');
+      expect(said).toContain(`GATEWAY_METRICS_PORT=${taken}: the port is in use by another program`);
+      expect(said).toContain(`AUTH_METRICS_PORT=${imagePort}: IMAGE_PORT is the same port`);
+      // Nothing was started: no Postgres, no service.
+      expect(said).not.toMatch(/starting embedded Postgres| is up \(pid/);
+      expect(() => postmasterPid(run!.dataDir)).toThrow(/ENOENT/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
