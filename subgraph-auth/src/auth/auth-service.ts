@@ -13,6 +13,7 @@ import {
   unauthenticated,
 } from '@imagehub/service-kit';
 import { REFRESH_TOKEN_PATTERN, type Session, type SessionStore } from '../store/sessions';
+import type { WithParts } from '../store/statement';
 import { DuplicateEmailError, type User, type UserStore } from '../store/users';
 import type { AccessTokenIssuer } from './access-tokens';
 import { QueueSaturatedError } from './bounded-queue';
@@ -89,7 +90,10 @@ export class AuthService {
     try {
       const { user, session } = await db.transaction(async (trx) => {
         const created = await users.create({ email, name, passwordHash }, trx);
-        return { user: created, session: await sessions.open(created.id, trx, caller.userAgent) };
+        return {
+          user: created,
+          session: await sessions.open(created.id, { db: trx, userAgent: caller.userAgent }),
+        };
       });
       caller.log.info({ userId: user.id }, 'user registered');
       return this.payload(user, session);
@@ -102,11 +106,14 @@ export class AuthService {
   async login(args: { email: string; password: string }, caller: Caller): Promise<AuthPayload> {
     const email = normalizeLoginEmail(args.email);
     checkPasswordLength(args.password);
-    const user = await this.checkPassword(email, args.password, caller, 'login');
-    // Sessions beyond the per-user bound that this ends are refused from the next poll on (about a second).
-    const session = await this.deps.db.transaction((trx) =>
-      this.deps.sessions.open(user.id, trx, caller.userAgent),
-    );
+    // Two statements in all: the throttle charge with the account lookup, and after bcrypt the
+    // throttle settlement with the whole session (SessionStore.open). Sessions beyond the per-user
+    // bound that this ends are refused from the next poll on (about a second).
+    const { user, settlement } = await this.checkPassword(email, args.password, caller, 'login');
+    const session = await this.deps.sessions.open(user.id, {
+      userAgent: caller.userAgent,
+      alongside: settlement,
+    });
     caller.log.info({ userId: user.id }, 'user logged in');
     return this.payload(user, session);
   }
@@ -213,7 +220,7 @@ export class AuthService {
     const session = await db.transaction(async (trx) => {
       await users.updatePasswordHash(userId, passwordHash, trx);
       await sessions.revokeAllSessions(userId, trx);
-      return sessions.open(userId, trx, caller.userAgent);
+      return sessions.open(userId, { db: trx, userAgent: caller.userAgent });
     });
     await this.listRevocations();
     caller.log.info({ userId }, 'password changed; every other session revoked');
@@ -234,7 +241,13 @@ export class AuthService {
     const [user] = await users.findByIds([userId]);
     // A valid token for an account that no longer exists is no login (see `me`).
     if (!user) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
-    const owner = await this.checkPassword(user.email, password, caller, 'account deletion');
+    const { user: owner, settlement } = await this.checkPassword(
+      user.email,
+      password,
+      caller,
+      'account deletion',
+    );
+    await this.deps.throttle.settle(settlement);
     if (owner.id !== userId) throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
 
     const ended = await db.transaction(async (trx) => {
@@ -279,12 +292,22 @@ export class AuthService {
 
   /**
    * The account behind `email` if `password` is its password, under the login throttle (charged up
-   * front, settled by the outcome); BAD_CREDENTIALS otherwise, the same for unknown accounts.
+   * front, in the statement that looks the account up); BAD_CREDENTIALS otherwise, the same for
+   * unknown accounts. A failure is settled here; a success's settlement is returned for the caller
+   * to write with its own next statement (or alone, `Throttle.settle`), and must be written.
    */
-  private async checkPassword(email: string, password: string, caller: Caller, what: string): Promise<User> {
+  private async checkPassword(
+    email: string,
+    password: string,
+    caller: Caller,
+    what: string,
+  ): Promise<{ user: User; settlement: WithParts }> {
     const { users, hasher, throttle } = this.deps;
-    const charge = await throttle.chargeLogin(email, caller.ip);
-    const credentials = await users.findCredentialsByEmail(email);
+    const { found: credentials, ...charge } = await throttle.chargeLogin(
+      email,
+      caller.ip,
+      users.credentialsByEmail(email),
+    );
     let matches: boolean;
     try {
       matches = await hasher.verify(password, credentials?.passwordHash);
@@ -297,8 +320,7 @@ export class AuthService {
       caller.log.info({ knownAccount: credentials !== undefined }, `${what} failed`);
       throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
     }
-    await throttle.loginSucceeded(email, caller.ip);
-    return credentials.user;
+    return { user: credentials.user, settlement: throttle.loginSucceededParts(email, caller.ip) };
   }
 
   private payload(user: User, session: { sessionId: string; refreshToken: string }): AuthPayload {

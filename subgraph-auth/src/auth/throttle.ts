@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from '@imagehub/db';
 import { tooManyRequests } from '@imagehub/service-kit';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RowRead, runWith, type WithParts } from '../store/statement';
 
 export interface ThrottleOptions {
   /** Wrong passwords for one account from one address before the backoff starts. */
@@ -99,7 +100,21 @@ export class Throttle {
    * refuses. The answer says whether the attempt holds the pair's one-at-a-time lock (beyond the
    * free failures), which only it may release.
    */
-  async chargeLogin(email: string, ip: string): Promise<LoginCharge> {
+  async chargeLogin(email: string, ip: string): Promise<LoginCharge>;
+  /**
+   * The same, with `read` answered in the same statement (the account behind the email: one round
+   * trip for both). A refused attempt's read is discarded unused.
+   */
+  async chargeLogin<T>(
+    email: string,
+    ip: string,
+    read: RowRead<T>,
+  ): Promise<LoginCharge & { found: T | undefined }>;
+  async chargeLogin<T>(
+    email: string,
+    ip: string,
+    read?: RowRead<T>,
+  ): Promise<LoginCharge & { found?: T | undefined }> {
     const account = emailKey(email);
     const pair = `${account}:${ip}`;
     const charges = [
@@ -109,7 +124,28 @@ export class Throttle {
       { limiter: this.ipLogins, key: ip },
       { limiter: this.accountLogins, key: account },
     ];
-    const counted = await this.count(charges.map((c) => ({ ...c, points: 1 })));
+    let counted: Counters;
+    let found: T | undefined;
+    const charged = this.countParts(
+      'charged',
+      charges.map((c) => ({ ...c, points: 1 })),
+    );
+    if (read) {
+      const [row] = await runWith<{ counters: CounterRow[] } & Record<string, unknown>>(
+        this.db,
+        [charged],
+        `select (select json_agg(json_build_object('key', key, 'points', points, 'expire', expire)) from charged)
+                  as counters, found.*
+           from (select) as one left join lateral (${read.sql}) as found on true`,
+        read.bindings,
+      );
+      counted = counters(row?.counters ?? []);
+      found = row ? read.map(row) : undefined;
+    } else {
+      counted = counters(
+        await runWith<CounterRow>(this.db, [charged], 'select key, points, expire from charged'),
+      );
+    }
     let retryAfterMs = 0;
     let refused = false;
     let holdsLock = false;
@@ -134,7 +170,7 @@ export class Throttle {
       refused = true;
       retryAfterMs = Math.max(retryAfterMs, refusal.msBeforeNext);
     }
-    if (!refused) return { holdsLock };
+    if (!refused) return { holdsLock, found };
     // A refused attempt compares no password: it leaves no failure behind (the locks would otherwise
     // grow while a user merely waits and retries) and uses no login.
     await this.count(
@@ -162,9 +198,23 @@ export class Throttle {
 
   /** The user is who they claim: their streak from this address ends, and the address becomes familiar. */
   async loginSucceeded(email: string, ip: string): Promise<void> {
+    await this.settle(this.loginSucceededParts(email, ip));
+  }
+
+  /** Writes a settlement (`loginSucceededParts`) alone. */
+  async settle(settlement: WithParts): Promise<void> {
+    await runWith(this.db, [settlement], 'select 1');
+  }
+
+  /**
+   * `loginSucceeded` as parts of another statement (see WithParts), named `settled*`: a login
+   * writes it with its session, in one round trip, and both or neither are written.
+   */
+  loginSucceededParts(email: string, ip: string): WithParts {
     const account = emailKey(email);
     const pair = `${account}:${ip}`;
-    await this.count(
+    return this.countParts(
+      'settled',
       [
         { limiter: this.emailFailures, key: account, points: -1 },
         { limiter: this.ipFailures, key: ip, points: -1 },
@@ -205,22 +255,22 @@ export class Throttle {
 
   /**
    * Adds points to several counters and deletes others, in one statement: a login's up-front charge
-   * and its settlement were ten statements, each a pool checkout and a round trip, and now are two.
+   * and its settlement were ten statements, each a pool checkout and a round trip, and now are two
+   * (each of which also carries the login's other work, see `chargeLogin` and `loginSucceededParts`).
    * It is rate-limiter-flexible's own Postgres upsert (RateLimiterPostgres._upsert) for many rows:
    * points are added to a live counter; an expired or missing one starts a new window with them;
    * `overwrite` (the library's `set`) replaces points and expiry. Same table, keys and `expire`
    * (epoch milliseconds), so the limiters' own calls (get, block, consume) read what this writes.
-   * The keys of one call are distinct (each limiter has its own prefix), as one upsert requires.
+   * The keys of one call are distinct (each limiter has its own prefix), as one upsert requires,
+   * and the cleared keys are none of the counted ones (a statement cannot both delete and upsert a row).
    */
-  private async count(
-    rows: Array<{ limiter: RateLimiterPostgres; key: string; points: number; overwrite?: boolean }>,
-    clear: string[] = [],
-  ): Promise<Map<string, { points: number; msBeforeNext: number }>> {
+  private countParts(name: string, rows: CounterChange[], clear: string[] = []): WithParts {
     const now = Date.now();
     const keys = rows.map((r) => r.limiter.getKey(r.key));
     const overwrite = rows.filter((r) => r.overwrite).map((r) => r.limiter.getKey(r.key));
-    const result = await this.db.raw<{ rows: Array<{ key: string; points: number; expire: string | null }> }>(
-      `with cleared as (delete from ${COUNTERS_SCHEMA}.${COUNTERS_TABLE} where key = any(?::varchar[]))
+    return {
+      sql: `${name}_cleared as (delete from ${COUNTERS_SCHEMA}.${COUNTERS_TABLE} where key = any(?::varchar[])),
+       ${name} as (
        insert into ${COUNTERS_SCHEMA}.${COUNTERS_TABLE} as t (key, points, expire)
        select * from unnest(?::varchar[], ?::integer[], ?::bigint[])
        on conflict (key) do update set
@@ -228,8 +278,8 @@ export class Throttle {
                        else t.points + excluded.points end,
          expire = case when t.expire <= ? or excluded.key = any(?::varchar[]) then excluded.expire
                        else t.expire end
-       returning key, points, expire`,
-      [
+       returning key, points, expire)`,
+      bindings: [
         clear,
         keys,
         rows.map((r) => r.points),
@@ -239,14 +289,44 @@ export class Throttle {
         now,
         overwrite,
       ],
-    );
-    return new Map(
-      result.rows.map((row) => [
-        row.key,
-        { points: row.points, msBeforeNext: row.expire ? Math.max(Number(row.expire) - now, 0) : -1 },
-      ]),
-    );
+    };
   }
+
+  /** `countParts` alone; the counters as they are after it. */
+  private async count(rows: CounterChange[], clear: string[] = []): Promise<Counters> {
+    const counted = await runWith<CounterRow>(
+      this.db,
+      [this.countParts('counted', rows, clear)],
+      'select key, points, expire from counted',
+    );
+    return counters(counted);
+  }
+}
+
+interface CounterChange {
+  limiter: RateLimiterPostgres;
+  key: string;
+  points: number;
+  overwrite?: boolean;
+}
+
+interface CounterRow {
+  key: string;
+  points: number;
+  /** Epoch milliseconds: a string from the bigint column, a number through JSON. */
+  expire: string | number | null;
+}
+
+type Counters = Map<string, { points: number; msBeforeNext: number }>;
+
+function counters(rows: readonly CounterRow[]): Counters {
+  const now = Date.now();
+  return new Map(
+    rows.map((row) => [
+      row.key,
+      { points: row.points, msBeforeNext: row.expire ? Math.max(Number(row.expire) - now, 0) : -1 },
+    ]),
+  );
 }
 
 /** The table every limiter keeps its counters in (RateLimiterPostgres's layout). */

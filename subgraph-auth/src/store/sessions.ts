@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from '@imagehub/db';
 import { isUuid, printableText } from '@imagehub/service-kit';
+import { runWith, type WithParts } from './statement';
 
 /** 256 random bits, base64url: 43 characters. */
 export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -81,27 +82,51 @@ export class SessionStore {
   ) {}
 
   /**
-   * Opens a session for the user and returns its first refresh token. Beyond the bound of live
-   * sessions, the least recently used ones of this user are revoked in the same transaction.
+   * Opens a session for the user and returns its first refresh token, in ONE statement: the
+   * session, the revocation of this user's least recently used live sessions beyond the bound,
+   * the refresh token's hash, and `alongside` (e.g. the login's throttle settlement), all written
+   * or none. Inside a transaction (`db`), it sees what the transaction wrote before.
+   *
+   * The bound: the parts of one statement share a snapshot, so the new session is not among the
+   * rows the revoking part sees; it keeps the `maxPerUser - 1` most recently used sessions
+   * committed before this statement and revokes the rest, which with the new one makes the bound.
+   * Concurrent sign-ins of one user do not see each other's new sessions (as with the separate
+   * statements of a transaction before, under read committed): k of them at once can leave the
+   * user up to `maxPerUser + k - 1` live sessions until the next sign-in, which brings it back to
+   * the bound. A session that one of them revokes while another uses it is simply revoked.
    */
-  async open(userId: string, trx: Knex.Transaction, userAgent?: string): Promise<OpenedSession> {
-    const [session] = await trx('auth.sessions')
-      .insert({
-        user_id: userId,
-        user_agent: storedUserAgent(userAgent),
-        expires_at: trx.raw('now() + make_interval(secs => ?)', [this.options.maxAgeSec]),
-      })
-      .returning(['id']);
-    const sessionId = (session as { id: string }).id;
-    await this.revokeWhere(
-      trx,
-      `id in (select id from auth.sessions
-               where user_id = ? and revoked_at is null and expires_at > now()
-               order by last_used_at desc, created_at desc
-               offset ?)`,
-      [userId, this.options.maxPerUser],
-    );
-    return { sessionId, refreshToken: await this.addToken(sessionId, trx) };
+  async open(
+    userId: string,
+    options: { db?: Knex | Knex.Transaction; userAgent?: string; alongside?: WithParts } = {},
+  ): Promise<OpenedSession> {
+    const { maxAgeSec, maxPerUser, refreshTokenTtlSec } = this.options;
+    const refreshToken = randomBytes(32).toString('base64url');
+    const parts: WithParts[] = [
+      ...(options.alongside ? [options.alongside] : []),
+      {
+        sql: `opened as (
+         insert into auth.sessions (user_id, user_agent, expires_at)
+         values (?, ?, now() + make_interval(secs => ?))
+         returning id, expires_at)`,
+        bindings: [userId, storedUserAgent(options.userAgent), maxAgeSec],
+      },
+      this.revokeParts(
+        `id in (select id from auth.sessions
+                 where user_id = ? and revoked_at is null and expires_at > now()
+                 order by last_used_at desc, created_at desc
+                 offset ?)`,
+        [userId, maxPerUser - 1],
+      ),
+      {
+        // A token never outlives its session (see addToken).
+        sql: `issued as (
+         insert into auth.refresh_tokens (token_hash, session_id, expires_at)
+         select ?, id, least(now() + make_interval(secs => ?), expires_at) from opened)`,
+        bindings: [hashToken(refreshToken), refreshTokenTtlSec],
+      },
+    ];
+    const [opened] = await runWith<{ id: string }>(options.db ?? this.db, parts, 'select id from opened');
+    return { sessionId: opened!.id, refreshToken };
   }
 
   /**
@@ -222,8 +247,18 @@ export class SessionStore {
     where: string,
     bindings: readonly Knex.Value[],
   ): Promise<number> {
-    const result = await db.raw<{ rows: { ended: string }[] }>(
-      `with ended as (
+    const [row] = await runWith<{ ended: string }>(
+      db,
+      [this.revokeParts(where, bindings)],
+      'select count(*) as ended from ended',
+    );
+    return Number(row?.ended ?? 0);
+  }
+
+  /** `revokeWhere` as parts of a statement (named `ended`, `listed`, `pruned`; see WithParts). */
+  private revokeParts(where: string, bindings: readonly Knex.Value[]): WithParts {
+    return {
+      sql: `ended as (
          update auth.sessions set revoked_at = now()
           where revoked_at is null and (${where})
          returning id
@@ -233,11 +268,9 @@ export class SessionStore {
          on conflict (session_id) do nothing
        ), pruned as (
          delete from auth.session_revocations where expires_at <= now()
-       )
-       select count(*) as ended from ended`,
-      [...bindings, this.options.revocationTtlSec],
-    );
-    return Number(result.rows[0]?.ended ?? 0);
+       )`,
+      bindings: [...bindings, this.options.revocationTtlSec],
+    };
   }
 
   private async addToken(sessionId: string, trx: Knex.Transaction): Promise<string> {

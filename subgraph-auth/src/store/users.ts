@@ -1,5 +1,6 @@
 import type { Knex } from '@imagehub/db';
 import { isUuid } from '@imagehub/service-kit';
+import type { RowRead } from './statement';
 
 export interface User {
   id: string;
@@ -18,6 +19,11 @@ interface UserRow {
 const USER_COLUMNS = ['id', 'email', 'name', 'created_at'] as const;
 const EMAIL_UNIQUE_INDEX = 'users_email_lower_key';
 
+export interface Credentials {
+  user: User;
+  passwordHash: string;
+}
+
 export class DuplicateEmailError extends Error {
   override name = 'DuplicateEmailError';
 }
@@ -32,15 +38,23 @@ const toUser = (row: UserRow): User => ({
 export class UserStore {
   constructor(private readonly db: Knex) {}
 
-  async findCredentialsByEmail(email: string): Promise<{ user: User; passwordHash: string } | undefined> {
-    const row = await this.db<UserRow & { password_hash: string }>('auth.users')
-      .select([...USER_COLUMNS, 'password_hash'])
-      .whereRaw('lower(email) = ?', [email.toLowerCase()])
-      .first();
-    return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
+  /**
+   * The account behind an email and its password hash, as a read for another statement: a login
+   * asks for it in the statement that charges the throttle (Throttle.chargeLogin).
+   */
+  credentialsByEmail(email: string): RowRead<Credentials> {
+    return {
+      sql: 'select id, email, name, created_at, password_hash from auth.users where lower(email) = ? limit 1',
+      bindings: [email.toLowerCase()],
+      map: (row) => {
+        // Left-joined into the other statement: every column is null when there is no such account.
+        const found = row as unknown as UserRow & { password_hash: string };
+        return found.id ? { user: toUser(found), passwordHash: found.password_hash } : undefined;
+      },
+    };
   }
 
-  async findCredentialsById(id: string): Promise<{ user: User; passwordHash: string } | undefined> {
+  async findCredentialsById(id: string): Promise<Credentials | undefined> {
     if (!isUuid(id)) return undefined;
     const row = await this.db<UserRow & { password_hash: string }>('auth.users')
       .select([...USER_COLUMNS, 'password_hash'])

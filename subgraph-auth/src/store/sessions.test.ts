@@ -1,0 +1,100 @@
+/**
+ * SessionStore.open against the real database: one statement that writes the session, its first
+ * refresh token, the revocation of the user's sessions beyond the bound and whatever rides along
+ * (a login's throttle settlement), all or nothing.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createDb } from '@imagehub/db';
+import { testDatabaseUrl } from '@imagehub/db/test-support';
+import { SessionStore } from './sessions';
+import { UserStore } from './users';
+
+const db = createDb({ url: testDatabaseUrl(), applicationName: 'sessions-store-test', poolMax: 2 });
+const MAX_PER_USER = 3;
+const sessions = new SessionStore(db, {
+  refreshTokenTtlSec: 3600,
+  maxAgeSec: 7200,
+  maxPerUser: MAX_PER_USER,
+  revocationTtlSec: 600,
+});
+const users = new UserStore(db);
+afterAll(async () => {
+  await db.destroy();
+});
+
+const newUser = () =>
+  db.transaction((trx) =>
+    users.create(
+      { email: `sessions-${randomUUID()}@example.test`, name: 'Store Test', passwordHash: 'not-a-real-hash' },
+      trx,
+    ),
+  );
+
+const liveIds = async (userId: string) => (await sessions.listLive(userId)).map((s) => s.id);
+
+describe('SessionStore.open', () => {
+  it('writes the session and its refresh token in one statement', async () => {
+    const user = await newUser();
+    const statements: string[] = [];
+    const listener = (q: { sql: string }) => statements.push(q.sql);
+    db.on('query', listener);
+    const opened = await sessions.open(user.id, { userAgent: 'store test' });
+    db.off('query', listener);
+    expect(statements).toHaveLength(1);
+    expect(await liveIds(user.id)).toEqual([opened.sessionId]);
+    const rotated = await sessions.rotate(opened.refreshToken);
+    expect(rotated).toMatchObject({ outcome: 'rotated', userId: user.id, sessionId: opened.sessionId });
+  });
+
+  it(`keeps the bound (${MAX_PER_USER}): the least recently used sessions end and are listed as revoked`, async () => {
+    const user = await newUser();
+    const opened = [];
+    for (let i = 0; i < MAX_PER_USER; i++) opened.push(await sessions.open(user.id));
+    // The first one is used again, so the second is now the least recently used.
+    const rotated = await sessions.rotate(opened[0]!.refreshToken);
+    expect(rotated.outcome).toBe('rotated');
+    const next = await sessions.open(user.id);
+    const live = await liveIds(user.id);
+    expect(live).toHaveLength(MAX_PER_USER);
+    expect(live).toContain(next.sessionId);
+    expect(live).toContain(opened[0]!.sessionId);
+    expect(live).not.toContain(opened[1]!.sessionId);
+    expect(await sessions.listRevoked()).toContain(opened[1]!.sessionId);
+    // Once more: again exactly the bound, the new session among them.
+    const last = await sessions.open(user.id);
+    const after = await liveIds(user.id);
+    expect(after).toHaveLength(MAX_PER_USER);
+    expect(after[0]).toBe(last.sessionId);
+  });
+
+  it('writes nothing when any part fails: no session, no token, no revocation, nothing alongside', async () => {
+    const user = await newUser();
+    const before = [];
+    for (let i = 0; i < MAX_PER_USER; i++) before.push((await sessions.open(user.id)).sessionId);
+    const marker = `sessions-test:${randomBytes(6).toString('hex')}`;
+    const failing = {
+      // Written first, then refused: a refresh token for a session that does not exist.
+      sql: `marked as (insert into auth.rate_limits (key, points, expire) values (?, 1, null)),
+            refused as (insert into auth.refresh_tokens (token_hash, session_id, expires_at)
+                        values (?, ?, now() + interval '1 hour'))`,
+      bindings: [marker, randomBytes(32), randomUUID()],
+    };
+    await expect(sessions.open(user.id, { alongside: failing })).rejects.toMatchObject({ code: '23503' });
+    // The bound would have revoked the least recently used one; it stays live and unlisted.
+    expect((await liveIds(user.id)).sort()).toEqual([...before].sort());
+    expect(await sessions.listRevoked()).not.toContain(before[0]);
+    expect(await db('auth.rate_limits').where('key', marker)).toEqual([]);
+    const rows = await db('auth.sessions').where('user_id', user.id).count<{ count: string }[]>('* as count');
+    expect(Number(rows[0]!.count)).toBe(MAX_PER_USER);
+  });
+
+  it('refuses a session for an account that no longer exists, and writes nothing alongside', async () => {
+    const marker = `sessions-test:${randomBytes(6).toString('hex')}`;
+    const alongside = {
+      sql: 'marked as (insert into auth.rate_limits (key, points, expire) values (?, 1, null))',
+      bindings: [marker],
+    };
+    await expect(sessions.open(randomUUID(), { alongside })).rejects.toMatchObject({ code: '23503' });
+    expect(await db('auth.rate_limits').where('key', marker)).toEqual([]);
+  });
+});
