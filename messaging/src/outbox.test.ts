@@ -67,6 +67,18 @@ describe('outbox', () => {
     expect(received.filter((m) => m.id === rolledBack.id)).toHaveLength(0);
   });
 
+  it('finds an empty outbox with one plain read: no transaction, no locks, every poll', async () => {
+    const relay = new OutboxRelay({ db, table: OUTBOX, transport });
+    await relay.flush();
+    const statements: string[] = [];
+    const listener = (q: { sql: string }) => statements.push(q.sql);
+    db.on('query', listener);
+    expect(await relay.flush()).toBe(0);
+    db.off('query', listener);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).not.toMatch(/for update/i);
+  });
+
   it('keeps the messages while the transport is away, and a running relay sends them once it can', async () => {
     const unreachable = new RabbitMqTransport({ url: 'amqp://guest:guest@127.0.0.1:1' });
     const message = envelope('test.job', { n: 3 });

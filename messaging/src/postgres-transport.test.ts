@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createDb } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
+import { envelope } from './envelope';
 import { PostgresTransport } from './postgres-transport';
 import { transportContract } from './test-support/contract';
 import { deadLetterQueue } from './transport';
@@ -25,6 +27,44 @@ describe('Postgres transport', () => {
       }
     },
   }));
+
+  it('polls an idle queue without a claim connection: all of them busy, it still answers at once', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const busy = `test-idle-busy-${suffix}`;
+    const idle = `test-idle-empty-${suffix}`;
+    const transport = new PostgresTransport({
+      url: testDatabaseUrl(),
+      applicationName: 'test-idle-poll',
+      pollIntervalMs: 100,
+      maxInFlight: 1,
+    });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = () => {};
+    const handling = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const consumer = await transport.consume({ queue: busy, prefetch: 1, maxAttempts: 3 }, async () => {
+      started();
+      await held;
+    });
+    try {
+      await transport.publish({ queue: busy }, envelope('test.job', { n: 1 }));
+      // The one claim connection is now held by the message in flight.
+      await handling;
+      // Before: BEGIN on a claim connection, so this waited for that message (or the acquire timeout).
+      await expect(transport.handleOne(idle, async () => {}, 3)).resolves.toBe(false);
+    } finally {
+      release();
+      await consumer.stop();
+      await transport.close();
+      const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-cleanup', poolMax: 1 });
+      await db('bus.messages').whereIn('queue', [busy, idle]).delete();
+      await db.destroy();
+    }
+  });
 
   it('may be used by both service roles, which own nothing else of it', async () => {
     const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-roles', poolMax: 1 });
