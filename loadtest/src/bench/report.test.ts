@@ -28,6 +28,7 @@ function result(okPerSec: number, p99 = 10): LoadResult {
     okPerSec,
     requestsPerSec: okPerSec,
     latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99, mean: p99 / 2 },
+    okEachSecond: [okPerSec],
     statusCodes: { 200: okPerSec },
     transportErrors: 0,
     timeouts: 0,
