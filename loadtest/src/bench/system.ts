@@ -233,6 +233,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   let services: Array<{ name: ServiceName; child: ChildProcess }> = [];
   const peers: ChildProcess[] = [];
   const workers: ChildProcess[] = [];
+  /** Workers stopped on purpose (stopWorker): their exit is no news. */
+  const stoppedWorkers = new Set<ChildProcess>();
   const stopServices = async () => {
     for (const { child } of [...services].reverse()) await launcher.stopProcess(child).catch(() => {});
     services = [];
@@ -340,7 +342,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         },
       );
       workers.push(child);
-      watchExit('image worker', child, tail(child), () => stopping);
+      watchExit('image worker', child, tail(child), () => stopping || stoppedWorkers.has(child));
       await launcher.waitUntilReady(port, readyTimeoutMs, () => child.exitCode !== null);
       if (child.exitCode !== null)
         throw new Error(`image worker exited during start (code ${child.exitCode})`);
@@ -348,7 +350,9 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     };
     const stopWorker = async () => {
       const child = workers.pop();
-      if (child) await launcher.stopProcess(child);
+      if (!child) return;
+      stoppedWorkers.add(child);
+      await launcher.stopProcess(child);
     };
     await Promise.all([startServices(launcher.ROOT, {}), hasWorker() ? startWorker() : undefined]);
     const restartServices = async (restart: { root?: string; env?: Record<string, string> } = {}) => {
