@@ -1,7 +1,8 @@
 import type { LoadResult } from './load/job';
 import { parseOnly } from './main';
-import { renderSvg, renderTable } from './report';
-import type { BenchSettings } from './scenarios';
+import { renderSvg, renderTable, renderTargets, type Target } from './report';
+import { compareRounds } from './rounds';
+import type { BaselineFigures, BenchSettings } from './scenarios';
 import { brokenScenarios, type Figures, summarise } from './summary';
 
 const settings: BenchSettings = {
@@ -17,6 +18,25 @@ const settings: BenchSettings = {
   bcryptCost: 10,
 };
 
+/** Scenario 7's figures from [side, reads/s, CPU ms/read] per round, in order. */
+function baselineFigures(rounds: Array<['A' | 'B', number, number]>): BaselineFigures {
+  const all = rounds.map(([side, rps, cpu]) => ({
+    side,
+    result: result(rps),
+    cpuMsPerRequest: { gateway: cpu },
+    warmupOkEachSecond: [rps / 2, rps],
+    loadAverage: 1,
+  }));
+  return {
+    ref: 'HEAD~1',
+    order: rounds.map(([side]) => side).join(''),
+    warmupSeconds: 2,
+    postgresCpus: '0-1',
+    rounds: all,
+    comparison: compareRounds(rounds.map(([side, okPerSec, cpuMs]) => ({ side, okPerSec, cpuMs }))),
+  };
+}
+
 function result(okPerSec: number, p99 = 10): LoadResult {
   return {
     label: 'x',
@@ -28,6 +48,7 @@ function result(okPerSec: number, p99 = 10): LoadResult {
     okPerSec,
     requestsPerSec: okPerSec,
     latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99, mean: p99 / 2 },
+    okEachSecond: [okPerSec],
     statusCodes: { 200: okPerSec },
     transportErrors: 0,
     timeouts: 0,
@@ -148,16 +169,12 @@ describe('bench report', () => {
           uploads: result(1),
           uploadsPerSec: 1,
         },
-        baseline: {
-          ref: 'HEAD~1',
-          current: [
-            { result: result(200), cpuMsPerRequest: { gateway: 5.1 } },
-            { result: result(196), cpuMsPerRequest: { gateway: 5.1 } },
-          ],
-          baseline: { result: result(200), cpuMsPerRequest: { gateway: 5 } },
-          throughputRatio: 200 / 198,
-          cpuRatio: 5.1 / 5,
-        },
+        baseline: baselineFigures([
+          ['A', 198, 5.1],
+          ['B', 200, 5],
+          ['A', 196, 5.1],
+          ['B', 200, 5],
+        ]),
       },
       settings,
     );
@@ -167,8 +184,49 @@ describe('bench report', () => {
       ['image API process peak RSS grows < 32 MiB during 4 concurrent 5.0 MiB uploads', false],
       ['read p99 while uploads run <= 2x reads alone', true],
       ['one core: login throughput >= 90% of the one-core bcrypt ceiling', false],
-      ['federated read < 5% slower than HEAD~1 (throughput and CPU per read)', true],
+      ['federated read < 5% slower than HEAD~1 (median of 2 pairs ABAB, throughput and CPU per read)', true],
     ]);
+  });
+
+  it('calls the baseline target inconclusive when the pairs spread wider than the effect judged', () => {
+    const judged = (rounds: Array<['A' | 'B', number, number]>) => {
+      const { targets, rows, panels } = summarise({ baseline: baselineFigures(rounds) }, settings);
+      return { target: targets[0] as Target, rows, panels, text: renderTargets(targets) };
+    };
+    // Pairs 2% and 10% slower in throughput: a spread of 8 points, wider than the 5% judged.
+    const noisy = judged([
+      ['A', 98, 5],
+      ['B', 100, 5],
+      ['A', 90, 5],
+      ['B', 99, 5],
+    ]);
+    expect(noisy.target.met).toBe(false);
+    expect(noisy.target.inconclusive).toBe(true);
+    expect(noisy.text).toMatch(/^- \[\?\] .*INCONCLUSIVE/);
+    expect(noisy.rows.map((r) => r.measure)).toEqual([
+      'round 1: this checkout',
+      'round 2: HEAD~1',
+      'round 3: this checkout',
+      'round 4: HEAD~1',
+      'throughput cost vs HEAD~1',
+      'CPU/read cost vs HEAD~1',
+    ]);
+    expect(noisy.panels[0]?.bars).toHaveLength(4);
+    // Steady pairs, both about 8% more CPU per read: clearly not met.
+    const slower = judged([
+      ['A', 100, 5.4],
+      ['B', 100, 5],
+      ['B', 100, 5],
+      ['A', 100, 5.41],
+    ]);
+    expect([slower.target.met, slower.target.inconclusive]).toEqual([false, undefined]);
+    // One pair: no spread to tell noise by.
+    expect(
+      judged([
+        ['A', 100, 5],
+        ['B', 100, 5],
+      ]).target.inconclusive,
+    ).toBe(true);
   });
 
   it('runs the scenarios named or numbered, and refuses one it does not know', () => {

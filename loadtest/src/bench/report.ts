@@ -17,6 +17,8 @@ export interface Target {
   what: string;
   actual: string;
   met: boolean;
+  /** The run cannot tell (e.g. its rounds disagree by more than the effect judged); `met` is false. */
+  inconclusive?: boolean;
 }
 
 export function formatNumber(value: number, digits = 1): string {
@@ -35,7 +37,9 @@ export function renderTable(rows: Row[]): string {
 }
 
 export function renderTargets(targets: Target[]): string {
-  return targets.map((t) => `- [${t.met ? 'x' : ' '}] ${t.what}: ${t.actual}`).join('\n');
+  return targets
+    .map((t) => `- [${t.met ? 'x' : t.inconclusive ? '?' : ' '}] ${t.what}: ${t.actual}`)
+    .join('\n');
 }
 
 const escapeXml = (text: string) =>

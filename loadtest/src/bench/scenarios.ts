@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { meterCpu } from './cpu';
 import type { LoadJob, LoadResult, RequestSpec } from './load/job';
 import { runLoad } from './load/run';
+import { type Comparison, compareRounds, parseOrder } from './rounds';
 import { sampleRss } from './rss';
 import type { SeededImage, SeededUser } from './seed';
 import type { PeerName, RunningSystem } from './system';
@@ -201,6 +203,20 @@ export async function federatedRead(
     'subgraph-image': { pid: system.pids['subgraph-image'] },
     postgres: { pid: system.postgresPid, tree: true },
   };
+  const peers: Array<[PeerName, string]> = [
+    ['apollo-stock', 'stock @apollo/gateway'],
+    ['hive', 'Hive Gateway'],
+  ];
+  // Both peers start at once, before anything is measured (each spends seconds loading its
+  // modules), and wait idle for their turn: an idle peer costs no CPU (its supergraph is a string,
+  // nothing polls), and each stops once measured.
+  const starting = await Promise.allSettled(peers.map(([peer]) => system.startPeer(peer)));
+  const started = starting.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+  const failed = starting.find((p) => p.status === 'rejected');
+  if (failed) {
+    for (const running of started) await running.stop();
+    throw failed.reason;
+  }
   log('  our gateway');
   results.push({
     name: 'our gateway',
@@ -210,13 +226,9 @@ export async function federatedRead(
       ...subgraphs,
     })),
   });
-  const peers: Array<[PeerName, string]> = [
-    ['apollo-stock', 'stock @apollo/gateway'],
-    ['hive', 'Hive Gateway'],
-  ];
-  for (const [peer, name] of peers) {
+  for (const [i, [, name]] of peers.entries()) {
     log(`  ${name}`);
-    const running = await system.startPeer(peer);
+    const running = started[i] as (typeof started)[number];
     try {
       results.push({
         name,
@@ -500,7 +512,7 @@ export interface PiFigures {
  * The Raspberry Pi-sized budget: the whole system pinned to one core (`taskset -c 0`, every
  * thread of Postgres and of each service) while the load generator runs on another, then the
  * federated read, logins (with the one-core bcrypt ceiling beside them) and uploads, one after
- * the other. Everything stays pinned until the system stops.
+ * the other; then everything is unpinned again.
  */
 export async function piSized(
   system: RunningSystem,
@@ -510,73 +522,120 @@ export async function piSized(
 ): Promise<PiFigures> {
   const systemCpus = '0';
   system.pin(systemCpus);
-  const read = await measureRead(
-    'pi: read',
-    system.urls.gateway,
-    FEDERATED_READ,
-    users,
-    s,
-    systemProcesses(system),
-  );
-  const figures: PiFigures = {
-    systemCpus,
-    loadGeneratorCpus,
-    read: read.result,
-    cpuMsPerRead: read.cpuMsPerRequest,
-  };
-  if (s.smoke) return figures;
-  figures.login = await loginThroughput(system, users, s, { list: systemCpus, count: 1 });
-  figures.uploads = await uploadBatch(system, users, s);
-  figures.uploadsPerSec = figures.uploads.ok / figures.uploads.durationSec;
-  return figures;
+  try {
+    const read = await measureRead(
+      'pi: read',
+      system.urls.gateway,
+      FEDERATED_READ,
+      users,
+      s,
+      systemProcesses(system),
+    );
+    const figures: PiFigures = {
+      systemCpus,
+      loadGeneratorCpus,
+      read: read.result,
+      cpuMsPerRead: read.cpuMsPerRequest,
+    };
+    if (s.smoke) return figures;
+    figures.login = await loginThroughput(system, users, s, { list: systemCpus, count: 1 });
+    figures.uploads = await uploadBatch(system, users, s);
+    figures.uploadsPerSec = figures.uploads.ok / figures.uploads.durationSec;
+    return figures;
+  } finally {
+    // Back on every core: whatever runs next (scenario 7) measures the system as deployed.
+    system.unpin();
+  }
+}
+
+export interface BaselineRound {
+  /** A: this checkout; B: the baseline. */
+  side: 'A' | 'B';
+  result: LoadResult;
+  cpuMsPerRequest: Record<string, number>;
+  /** Reads in each second of the warm-up of the freshly started services, before the clock started. */
+  warmupOkEachSecond: number[];
+  /** The machine's 1-minute load average at the end of the round: other work shows here. */
+  loadAverage: number;
 }
 
 export interface BaselineFigures {
   /** The git ref whose services were measured against this checkout's. */
   ref: string;
-  /** This checkout, measured before and after the baseline (drift shows as their difference). */
-  current: Array<{ result: LoadResult; cpuMsPerRequest: Record<string, number> }>;
-  baseline: { result: LoadResult; cpuMsPerRequest: Record<string, number> };
-  /** Baseline reads/s over the mean of the current runs; above 1: the current code is slower. */
-  throughputRatio: number;
-  /** Current CPU per read over the baseline's (all processes); above 1: the current code costs more. */
-  cpuRatio: number;
+  /** The rounds' order, e.g. "ABABAB": every round restarts the services it measures. */
+  order: string;
+  warmupSeconds: number;
+  /** The CPUs Postgres (the postmaster, whose affinity new backends inherit) could use during the rounds. */
+  postgresCpus: string;
+  rounds: BaselineRound[];
+  /** The pairs' slowdowns of this checkout against the baseline, their median and spread. */
+  comparison: Comparison;
 }
 
 /**
- * The federated read of this checkout's services against another commit's, in one run, on the
- * same database and users: current, baseline (services restarted from `baselineRoot`), current.
+ * The federated read of this checkout's services (A) against another commit's (B), in one run, on
+ * the same database and users, in alternating rounds (`order`, e.g. ABABAB). Every round starts
+ * its services afresh (so neither side keeps a JIT warmed by earlier scenarios), warms them up for
+ * `warmupSeconds` (a fresh process needs that long to settle) and then measures; the i-th A and
+ * the i-th B form a pair, and the verdict uses the pairs' median and spread.
  */
 export async function readAgainstBaseline(
   system: RunningSystem,
   users: SeededUser[],
   s: BenchSettings,
-  ref: string,
-  baselineRoot: string,
+  baseline: { ref: string; root: string; order: string; warmupSeconds: number },
   log: (m: string) => void,
 ): Promise<BaselineFigures> {
-  const measure = (label: string) =>
-    measureRead(label, system.urls.gateway, FEDERATED_READ, users, s, systemProcesses(system));
-  log('  this checkout');
-  const first = await measure('read: current');
-  log(`  ${ref}`);
-  await system.restartServices({ root: baselineRoot });
-  let baseline: Awaited<ReturnType<typeof measure>>;
+  const order = parseOrder(baseline.order);
+  // Scenario 6 may have pinned Postgres to one core; its new backends would inherit that.
+  system.unpin();
+  const postgresCpus = system.postgresCpus();
+  log(
+    `  Postgres may use CPUs ${postgresCpus}; order ${order.join('')}, ${baseline.warmupSeconds} s warm-up each`,
+  );
+  const rounds: BaselineRound[] = [];
   try {
-    baseline = await measure(`read: ${ref}`);
+    for (const [i, side] of order.entries()) {
+      const name = side === 'A' ? 'this checkout' : baseline.ref;
+      log(`  round ${i + 1}/${order.length}: ${name} (restarted)`);
+      await system.restartServices(side === 'A' ? {} : { root: baseline.root });
+      const job: LoadJob = {
+        label: `read: ${name}, round ${i + 1}`,
+        url: system.urls.gateway,
+        connections: s.readConnections,
+        judge: { kind: 'graphql' },
+        requests: graphqlRequests(users, FEDERATED_READ),
+      };
+      const warmup =
+        baseline.warmupSeconds > 0
+          ? await runLoad({ ...job, label: `${job.label} (warm-up)`, duration: baseline.warmupSeconds })
+          : undefined;
+      // The processes a read passes through, as in scenario 2: not the image workers, whose idle
+      // polling would be charged to the reads, the more so the fewer reads a round completes.
+      const processes = systemProcesses(system);
+      for (const name of Object.keys(processes)) if (name.startsWith('worker-')) delete processes[name];
+      const meter = meterCpu(processes);
+      const result = await runLoad({ ...job, duration: s.seconds });
+      rounds.push({
+        side,
+        result,
+        cpuMsPerRequest: perRequest(meter.stop(), result.ok),
+        warmupOkEachSecond: warmup?.okEachSecond ?? [],
+        loadAverage: Number((loadavg()[0] ?? Number.NaN).toFixed(2)),
+      });
+    }
   } finally {
-    log('  this checkout again');
-    await system.restartServices();
+    // The scenarios after this one, if any, and the stop expect this checkout's services.
+    if (order.at(-1) !== 'A' || rounds.length < order.length) await system.restartServices();
   }
-  const second = await measure('read: current again');
-  const current = [first, second];
-  const meanRps = (first.result.okPerSec + second.result.okPerSec) / 2;
-  const meanCpu = (sum(first.cpuMsPerRequest) + sum(second.cpuMsPerRequest)) / 2;
   return {
-    ref,
-    current,
-    baseline,
-    throughputRatio: baseline.result.okPerSec / meanRps,
-    cpuRatio: meanCpu / sum(baseline.cpuMsPerRequest),
+    ref: baseline.ref,
+    order: order.join(''),
+    warmupSeconds: baseline.warmupSeconds,
+    postgresCpus,
+    rounds,
+    comparison: compareRounds(
+      rounds.map((r) => ({ side: r.side, okPerSec: r.result.okPerSec, cpuMs: sum(r.cpuMsPerRequest) })),
+    ),
   };
 }

@@ -6,6 +6,7 @@ import {
   postGraphQL,
   readGraphQLResult,
 } from '@imagehub/test-kit';
+import { BENCH_UPLOAD_MUTATION } from './load/job';
 
 export interface SeededUser {
   email: string;
@@ -18,10 +19,6 @@ export interface SeededImage {
   path: string;
   etag: string;
 }
-
-/** What the bench's uploads ask back (less than the tests' mutation: the bench measures the upload). */
-export const BENCH_UPLOAD_MUTATION =
-  'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url } }';
 
 /**
  * Retries while the server sheds load (TOO_MANY_REQUESTS): seeding runs faster than bcrypt, and on

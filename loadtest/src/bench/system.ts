@@ -94,6 +94,20 @@ export function buildServices(root = launcher.ROOT): void {
 const WORKER_SOURCE = path.join('subgraph-image', 'src', 'worker', 'main.ts');
 export const hasWorker = (root = launcher.ROOT) => existsSync(path.join(root, WORKER_SOURCE));
 
+/** Every CPU this process may use, as a `taskset -c` list (e.g. "0-1"). */
+export function allCpus(): string {
+  return allowedCpus(process.pid);
+}
+
+/** The CPUs a process may run on, from /proc/<pid>/status (Linux), or "?" once it is gone. */
+export function allowedCpus(pid: number): string {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
 export interface RunningSystem {
   mode: RunMode;
   databaseUrl: string;
@@ -118,6 +132,13 @@ export interface RunningSystem {
   stopWorker(): Promise<void>;
   /** Pins Postgres (postmaster and backends), every service and worker, all threads, to `cpus` (`taskset -c`). */
   pin(cpus: string): void;
+  /**
+   * Undoes `pin`: every CPU for the same processes. Backends forked later inherit the postmaster's
+   * affinity, so a pinned postmaster would pin the connections of services started afterwards.
+   */
+  unpin(): void;
+  /** The CPUs the postmaster may run on (`Cpus_allowed_list`, e.g. "0-1"), as the report shows it. */
+  postgresCpus(): string;
   stop(): Promise<void>;
 }
 
@@ -212,6 +233,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   let services: Array<{ name: ServiceName; child: ChildProcess }> = [];
   const peers: ChildProcess[] = [];
   const workers: ChildProcess[] = [];
+  /** Workers stopped on purpose (stopWorker): their exit is no news. */
+  const stoppedWorkers = new Set<ChildProcess>();
   const stopServices = async () => {
     for (const { child } of [...services].reverse()) await launcher.stopProcess(child).catch(() => {});
     services = [];
@@ -282,25 +305,30 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const startServices = async (root: string, extraEnv: Record<string, string>) => {
       // The workers are started (and counted: one vs two) by startWorker below, not with the services.
       const serviceNames = launcher.SERVICE_ORDER.filter((n): n is ServiceName => n !== 'image-worker');
-      for (const name of serviceNames) {
-        options.log(
-          `starting ${name} on port ${ports[name]}${root === launcher.ROOT ? '' : ` from ${root}`}`,
-        );
-        const child = spawn(process.execPath, serviceArgs(name, mode, root, options.nodeFlags), {
-          cwd: root,
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...env, ...extraEnv },
-        });
-        services.push({ name, child });
-        watchExit(name, child, tail(child), () => stopping);
-        pids[name] = child.pid as number;
-        await launcher.waitUntilReady(ports[name], readyTimeoutMs, () => child.exitCode !== null);
-        if (child.exitCode !== null) throw new Error(`${name} exited during start (code ${child.exitCode})`);
-      }
+      // All at once: each spends about a second loading its modules, and none needs another to
+      // start (the gateway's /readyz waits for the subgraphs' own), so waiting for one before
+      // starting the next only added those seconds up, at every start and every restart.
+      await Promise.all(
+        serviceNames.map(async (name) => {
+          options.log(
+            `starting ${name} on port ${ports[name]}${root === launcher.ROOT ? '' : ` from ${root}`}`,
+          );
+          const child = spawn(process.execPath, serviceArgs(name, mode, root, options.nodeFlags), {
+            cwd: root,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...env, ...extraEnv },
+          });
+          services.push({ name, child });
+          watchExit(name, child, tail(child), () => stopping);
+          pids[name] = child.pid as number;
+          await launcher.waitUntilReady(ports[name], readyTimeoutMs, () => child.exitCode !== null);
+          if (child.exitCode !== null)
+            throw new Error(`${name} exited during start (code ${child.exitCode})`);
+        }),
+      );
     };
-    await startServices(launcher.ROOT, {});
     // Workers take jobs from the database (no AMQP_URL: the embedded transport) and need no
-    // service to be up; they outlive restartServices.
+    // service to be up (the first starts beside them); they outlive restartServices.
     const startWorker = async () => {
       const port = await freePort();
       options.log(`starting an image worker (ready on port ${port})`);
@@ -314,7 +342,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
         },
       );
       workers.push(child);
-      watchExit('image worker', child, tail(child), () => stopping);
+      watchExit('image worker', child, tail(child), () => stopping || stoppedWorkers.has(child));
       await launcher.waitUntilReady(port, readyTimeoutMs, () => child.exitCode !== null);
       if (child.exitCode !== null)
         throw new Error(`image worker exited during start (code ${child.exitCode})`);
@@ -322,9 +350,11 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     };
     const stopWorker = async () => {
       const child = workers.pop();
-      if (child) await launcher.stopProcess(child);
+      if (!child) return;
+      stoppedWorkers.add(child);
+      await launcher.stopProcess(child);
     };
-    if (hasWorker()) await startWorker();
+    await Promise.all([startServices(launcher.ROOT, {}), hasWorker() ? startWorker() : undefined]);
     const restartServices = async (restart: { root?: string; env?: Record<string, string> } = {}) => {
       stopping = true;
       await stopServices();
@@ -377,15 +407,15 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     const postgresPid = Number(
       readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
     );
+    const pinnable = () => [
+      postgresPid,
+      ...childPids(postgresPid),
+      ...services.map((s) => s.child.pid as number),
+      ...workers.map((w) => w.pid as number),
+    ];
     const pin = (cpus: string) => {
       // Backends forked later inherit the postmaster's affinity; the running ones are pinned here.
-      const all = [
-        postgresPid,
-        ...childPids(postgresPid),
-        ...services.map((s) => s.child.pid as number),
-        ...workers.map((w) => w.pid as number),
-      ];
-      for (const pid of all) {
+      for (const pid of pinnable()) {
         const result = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
         if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed`);
       }
@@ -405,6 +435,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
       startWorker,
       stopWorker,
       pin,
+      unpin: () => pin(allCpus()),
+      postgresCpus: () => allowedCpus(postgresPid),
       stop,
     };
   } catch (error) {

@@ -1,5 +1,9 @@
 /** What the bench asks of the load generator process, and what it gets back (JSON both ways). */
 
+/** What the bench's uploads ask back (less than the tests' mutation: the bench measures the upload). */
+export const BENCH_UPLOAD_MUTATION =
+  'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url } }';
+
 export interface RequestSpec {
   method: 'GET' | 'POST';
   path: string;
@@ -41,4 +45,9 @@ export interface LoadResult {
   transportErrors: number;
   timeouts: number;
   firstFailure?: string;
+  /**
+   * Successful responses in each second since the start (the last one may be partial): shows how
+   * long a fresh process takes to reach its steady rate.
+   */
+  okEachSecond: number[];
 }

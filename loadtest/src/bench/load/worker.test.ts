@@ -56,6 +56,8 @@ describe('load generator', () => {
     expect(result.ok).toBe(20);
     expect(result.failed).toBe(10);
     expect(result.shed).toBe(10);
+    // Every success lands in the second it arrived in.
+    expect(result.okEachSecond.reduce((a, b) => a + b, 0)).toBe(20);
     expect(result.firstFailure).toContain('UNAUTHENTICATED');
     const counts = new Map<string, number>();
     for (const s of seen) counts.set(s.authorization ?? '', (counts.get(s.authorization ?? '') ?? 0) + 1);

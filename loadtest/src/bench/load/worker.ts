@@ -4,10 +4,8 @@
  * process (pinned with taskset by the bench) so its CPU is accounted apart from the servers'.
  */
 import { readFileSync } from 'node:fs';
-import { multipartUpload, noisePngOfSize } from '@imagehub/test-kit';
 import autocannon from 'autocannon';
-import { BENCH_UPLOAD_MUTATION } from '../seed';
-import type { LoadJob, LoadResult } from './job';
+import { BENCH_UPLOAD_MUTATION, type LoadJob, type LoadResult } from './job';
 
 interface Counters {
   ok: number;
@@ -37,8 +35,12 @@ export function judgeResponse(job: LoadJob, status: number, body: string, counte
 export async function runJob(job: LoadJob): Promise<LoadResult> {
   const counters: Counters = { ok: 0, shed: 0, failed: 0 };
   let next = 0;
+  const okEachSecond: number[] = [];
   let specs: Array<{ method: string; path: string; headers: Record<string, string>; body?: string | Buffer }>;
   if (job.uploads) {
+    // Loaded only here: the test kit pulls in the database and service kits, about half a second
+    // of CPU at every start of a load generator that sends no upload.
+    const { multipartUpload, noisePngOfSize } = await import('@imagehub/test-kit');
     const { count, fileBytes, tokens, path } = job.uploads;
     specs = Array.from({ length: count }, (_, i) => {
       const { body, contentType } = multipartUpload(noisePngOfSize(fileBytes), {
@@ -61,6 +63,7 @@ export async function runJob(job: LoadJob): Promise<LoadResult> {
   }
   if (specs.length === 0) throw new Error(`${job.label}: no requests to send`);
 
+  const started = performance.now();
   const result = await autocannon({
     url: job.url,
     connections: job.connections,
@@ -76,7 +79,15 @@ export async function runJob(job: LoadJob): Promise<LoadResult> {
           const spec = specs[next++ % specs.length] as (typeof specs)[number];
           return { ...request, method: spec.method, path: spec.path, headers: spec.headers, body: spec.body };
         },
-        onResponse: (status, body) => judgeResponse(job, status, body, counters),
+        onResponse: (status, body) => {
+          const okBefore = counters.ok;
+          judgeResponse(job, status, body, counters);
+          if (counters.ok > okBefore) {
+            const second = Math.floor((performance.now() - started) / 1000);
+            while (okEachSecond.length <= second) okEachSecond.push(0);
+            okEachSecond[second] = (okEachSecond[second] as number) + 1;
+          }
+        },
       } as autocannon.Request,
     ],
   });
@@ -106,6 +117,7 @@ export async function runJob(job: LoadJob): Promise<LoadResult> {
     transportErrors: result.errors,
     timeouts: result.timeouts,
     firstFailure: counters.firstFailure,
+    okEachSecond,
   };
 }
 
