@@ -1,10 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { migrateLatest } from '@imagehub/db';
 import { createScratchDatabase } from '@imagehub/db/test-support';
 import { envelope } from '@imagehub/messaging';
 import { noisePng } from '@imagehub/test-kit';
 import { PROCESS_IMAGE, type ProcessImageJob, UploadJobs } from '../jobs/upload-jobs';
+import { PostgresBlobStore } from '../store/blob-store';
+import { ImageStore } from '../store/image-store';
 import { createTestTokens, startImageService } from '../test-support';
+import { Limiter } from '../upload/limiter';
+import { processImage } from '../upload/process-image';
+import { UploadProcessor } from './process-upload';
 import { pipelineContract } from './test-support/pipeline-contract';
 
 describe('upload pipeline over the Postgres transport', () => {
@@ -47,6 +52,31 @@ describe('a worker settling an upload job', () => {
     expect(await images()).toBe(before + 1);
     expect(await jobs.outcome(id)).toMatchObject({ status: 'stored', error: null });
     expect(await scratch.db('image.quarantine').where({ id }).first()).toBeUndefined();
+  });
+
+  it('hands the decoder the quarantined original byte for byte', async () => {
+    // Every byte value, and more than one network read and one TOAST chunk of them.
+    const original = Buffer.concat([
+      Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+      randomBytes(3 << 20),
+    ]);
+    const received: Buffer[] = [];
+    const processor = new UploadProcessor({
+      db: scratch.db,
+      images: new ImageStore(scratch.db, new PostgresBlobStore(scratch.db)),
+      decoders: new Limiter(1),
+      limits: { maxPixels: 1_000_000 },
+      quotaBytes: undefined,
+      process: async (bytes, limits) => {
+        received.push(bytes);
+        return processImage(noisePng(12, 12), limits);
+      },
+    });
+    const id = await jobs.enqueue(ownerId, 'exact.png', original, 60_000);
+    await processor.handle(job(id));
+    expect(received).toHaveLength(1);
+    expect(received[0]?.equals(original)).toBe(true);
+    expect(await jobs.outcome(id)).toMatchObject({ status: 'stored' });
   });
 
   it('stores nothing for a job that was cancelled, or whose deadline has passed', async () => {

@@ -77,15 +77,19 @@ export class UploadProcessor {
 
   /** The quarantined bytes of a job a worker may still store; undefined otherwise. */
   private async pendingOriginal(jobId: string): Promise<Buffer | undefined> {
-    const row: { data: Buffer } | undefined = await this.options
-      .db('image.upload_jobs as j')
+    const { db } = this.options;
+    const row: { data: string } | undefined = await db('image.upload_jobs as j')
       .join('image.quarantine as q', 'q.id', 'j.id')
       .where('j.id', jobId)
       .andWhere('j.status', 'pending')
-      .andWhere('j.deadline', '>', this.options.db.fn.now())
-      .first('q.data');
+      .andWhere('j.deadline', '>', db.fn.now())
+      // As base64 text, not bytea: node-postgres reads results as text (its binary mode mangles bytea),
+      // and bytea's text form is hex, 2 characters a byte. Base64 costs Postgres the same to encode
+      // and this process half as much to receive and decode (5 MiB: ~16 instead of ~35 ms of CPU).
+      // Buffer.from skips the line breaks Postgres puts in every 76 characters.
+      .first(db.raw(`encode(q.data, 'base64') as data`));
     if (!row) await this.settle(jobId, undefined);
-    return row?.data;
+    return row && Buffer.from(row.data, 'base64');
   }
 
   /**
