@@ -108,6 +108,11 @@ const workerSchema = z.object({
   WORKER_PREFETCH: positiveInt(8),
   /** Deliveries of one job (a worker crashing on it counts) before it is dead-lettered and fails. */
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(19).default(3),
+  /**
+   * The worker's CPU priority (nice, 0..19): processing is background work, reads come first where
+   * they share the CPU (`npm start`, one machine). Only ever lowers it (worker/priority.ts).
+   */
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 
 /** Every environment variable the image subgraph and its worker read (the README documents each: test/docs.test.ts). */
@@ -215,6 +220,8 @@ export interface WorkerConfig {
   concurrency: number;
   prefetch: number;
   maxAttempts: number;
+  /** The CPU priority (nice) the worker process lowers itself to at start. */
+  nice: number;
   /** undefined: unlimited. */
   quotaBytes: number | undefined;
   shutdownDrainMs: number;
@@ -236,6 +243,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined>): Worke
     concurrency: raw.IMAGE_PROCESSING_CONCURRENCY,
     prefetch: Math.max(raw.WORKER_PREFETCH, raw.IMAGE_PROCESSING_CONCURRENCY),
     maxAttempts: raw.WORKER_MAX_ATTEMPTS,
+    nice: raw.WORKER_NICE,
     quotaBytes: raw.UPLOAD_QUOTA_BYTES === 0 ? undefined : raw.UPLOAD_QUOTA_BYTES,
     shutdownDrainMs: raw.SHUTDOWN_DRAIN_MS,
   };
