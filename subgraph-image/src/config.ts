@@ -109,10 +109,11 @@ const workerSchema = z.object({
   /** Deliveries of one job (a worker crashing on it counts) before it is dead-lettered and fails. */
   WORKER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(19).default(3),
   /**
-   * The worker's CPU priority (nice, 0..19): processing is background work, reads come first where
-   * they share the CPU (`npm start`, one machine). Only ever lowers it (worker/priority.ts).
+   * The worker's CPU priority (nice, 0..19): processing is background work, so where it shares the
+   * CPU with the processes answering reads (`npm start`, one machine) they can come first. Only ever
+   * lowers it (worker/priority.ts). 0 by default until a quiet-machine bench shows what it buys.
    */
-  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  WORKER_NICE: z.coerce.number().int().min(0).max(19).default(0),
 });
 
 /** Every environment variable the image subgraph and its worker read (the README documents each: test/docs.test.ts). */
