@@ -4,6 +4,7 @@
  * cut inside the file, a body streamed in chunks.
  */
 import { randomBytes } from 'node:crypto';
+import { type GraphQLResult, readGraphQLResult } from './graphql';
 
 export const UPLOAD_MUTATION =
   'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url thumbnailUrl sha256 filename contentType byteSize width height } }';
@@ -71,6 +72,37 @@ export function multipartUpload(file: Buffer, options: MultipartOptions = {}): M
     contentType: `multipart/form-data; boundary=${boundary}`,
     boundary,
   };
+}
+
+/**
+ * Forms that break the multipart request spec in their `operations` or `map` field: the contract's
+ * BAD_REQUEST ("malformed multipart"), which the gateway and the image subgraph both answer, with
+ * HTTP 400, before the operation runs. `multipartUpload(file, options)` builds each.
+ */
+export const MALFORMED_UPLOAD_FORMS: [label: string, options: MultipartOptions][] = [
+  ['"operations" that is not JSON', { operations: '{"query":' }],
+  ['"operations" that is not an object', { operations: '"mutation { x }"' }],
+  ['"map" that is not JSON', { map: '{"0": [' }],
+  ['"map" that is not an object', { map: '[]' }],
+  ['a "map" entry that is not a list of paths', { map: '{"0": [1]}' }],
+];
+
+/** Sends a hand-built multipart body to a service's `/graphql` (gateway or subgraph), signed in as `token`. */
+export async function postMultipart(
+  serviceUrl: string,
+  token: string,
+  { body, contentType }: Pick<MultipartUpload, 'body' | 'contentType'>,
+): Promise<GraphQLResult> {
+  const response = await fetch(`${serviceUrl}/graphql`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'apollo-require-preflight': 'true',
+      'content-type': contentType,
+    },
+    body: new Uint8Array(body),
+  });
+  return readGraphQLResult(response);
 }
 
 /** The same request as a FormData, for fetch to encode (the way a browser sends it). */

@@ -28,8 +28,8 @@ describe('parseOperations', () => {
     ['a batch', '[{"query":"{ x }"}]', 'Batched operations are not supported'],
     ['a string', '"query"', 'The "operations" field must be an object'],
     ['null', 'null', 'The "operations" field must be an object'],
-  ])('refuses %s as BAD_USER_INPUT', (_label, text, message) => {
-    expect(refusal(() => parseOperations(text))).toEqual({ status: 400, code: 'BAD_USER_INPUT', message });
+  ])('refuses %s as BAD_REQUEST', (_label, text, message) => {
+    expect(refusal(() => parseOperations(text))).toEqual({ status: 400, code: 'BAD_REQUEST', message });
   });
 });
 
@@ -49,8 +49,8 @@ describe('parseMap', () => {
       '{"0":["variables.a","variables.b"]}',
       'A file can be mapped to one variable only',
     ],
-  ])('refuses %s as BAD_USER_INPUT', (_label, text, message) => {
-    expect(refusal(() => parseMap(text))).toEqual({ status: 400, code: 'BAD_USER_INPUT', message });
+  ])('refuses %s as BAD_REQUEST', (_label, text, message) => {
+    expect(refusal(() => parseMap(text))).toEqual({ status: 400, code: 'BAD_REQUEST', message });
   });
 });
 
@@ -79,7 +79,7 @@ describe('placeUpload', () => {
     const operations = { query: 'x', variables: { file: null } };
     expect(refusal(() => placeUpload(operations, path, upload()))).toEqual({
       status: 400,
-      code: 'BAD_USER_INPUT',
+      code: 'BAD_REQUEST',
       message,
     });
     expect(operations.variables.file).toBeNull();

@@ -1,11 +1,12 @@
 /**
  * The two JSON fields of a GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec)
- * and where the file goes in the operation: pure functions, every refusal a BAD_USER_INPUT with the reason.
+ * and where the file goes in the operation: pure functions, every refusal a BAD_REQUEST with the reason
+ * (the contract's code for a malformed multipart request, and the image subgraph's for the same form).
  */
 import { ErrorCode } from '@imagehub/service-kit';
 import { type StreamedUpload, UploadRequestError } from './upload';
 
-export const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
+export const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_REQUEST, message);
 
 export function parseOperations(text: string): Record<string, unknown> {
   let value: unknown;

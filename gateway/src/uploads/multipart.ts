@@ -117,7 +117,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         },
       });
     } catch (error) {
-      refuse(req, res, new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, (error as Error).message));
+      refuse(req, res, badRequest((error as Error).message));
       return;
     }
 
@@ -140,8 +140,10 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     const fail = (error: Error) => {
       settleForm(error);
       if (handedOver) {
-        // The operation is already running: failing the file stream fails the subgraph request.
-        forwarded?.destroy(error);
+        // The operation is already running: failing the file stream fails the subgraph request, and
+        // a form that breaks now is its `file` argument's problem (BAD_USER_INPUT, field file), as
+        // the image subgraph answers a file cut short; before that it is the request's (BAD_REQUEST).
+        forwarded?.destroy(isMalformedForm(error) ? badFile(error.message) : error);
       } else {
         handedOver = true;
         options.onRefused?.(error);
@@ -156,7 +158,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       try {
         if (name === 'operations') operations = parseOperations(value);
         else if (name === 'map') map = parseMap(value);
-        else throw new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, `Unexpected field "${name}"`);
+        else throw badRequest(`Unexpected field "${name}"`);
       } catch (error) {
         fail(error as Error);
       }
@@ -197,7 +199,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       );
       // A broken form (cut short, bad boundary) is the client's mistake, not a subgraph failure.
       stream.on('error', (error: Error) =>
-        forwarded?.destroy(badRequest(`Malformed multipart request: ${error.message}`)),
+        forwarded?.destroy(badFile(`Malformed multipart request: ${error.message}`)),
       );
       // Whoever reads the upload sees its error; until then it must not crash the process.
       forwarded.on('error', () => {});
@@ -290,12 +292,18 @@ function watchTransferRate(
   req.once('close', stop);
 }
 
+/** The file of a running upload that its form broke (cut short, a part too many): the `file` argument's error. */
+const badFile = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
+
+const isMalformedForm = (error: Error) =>
+  error instanceof UploadRequestError && error.status === 400 && error.code === ErrorCode.BAD_REQUEST;
+
 /** Answers before Apollo Server sees the request, in the same shape as a GraphQL error response. */
 function refuse(req: Request, res: Response, error: Error): void {
   const known = error instanceof UploadRequestError ? error : undefined;
   const tooLarge = error instanceof PayloadTooLargeError;
   const status = known?.status ?? (tooLarge ? 413 : 400);
-  const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
+  const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST);
   const extensions =
     code === ErrorCode.PAYLOAD_TOO_LARGE
       ? { code, field: 'file' }

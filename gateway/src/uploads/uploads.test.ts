@@ -1,6 +1,15 @@
 import { UNAUTHENTICATED_MESSAGES } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
-import { multipartUpload, noisePng, noisePngOfSize, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
+import {
+  codesOf,
+  MALFORMED_UPLOAD_FORMS,
+  multipartUpload,
+  noisePng,
+  noisePngOfSize,
+  postMultipart,
+  readGraphQLResult,
+  uploadForm,
+} from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from '../test-support/system';
 
 const GATEWAY_LIMIT = 64 * 1024;
@@ -165,9 +174,30 @@ describe('uploads through the gateway', () => {
       body: form,
     });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
+
+  it.each(MALFORMED_UPLOAD_FORMS)(
+    'answers %s with BAD_REQUEST (400), and so does the image subgraph for the same body',
+    async (_label, options) => {
+      const user = await system.auth.registerUser();
+      const form = multipartUpload(noisePng(8, 8), { query: UPLOAD, ...options });
+      const answers = [];
+      for (const [service, url] of [
+        ['gateway', system.gatewayUrl],
+        ['subgraph-image', system.image.url],
+      ]) {
+        const result = await postMultipart(url!, user.accessToken, form);
+        answers.push({ service, status: result.status, codes: codesOf(result) });
+      }
+      expect(answers).toEqual([
+        { service: 'gateway', status: 400, codes: ['BAD_REQUEST'] },
+        { service: 'subgraph-image', status: 400, codes: ['BAD_REQUEST'] },
+      ]);
+      expect(await imageCount(system, user.accessToken)).toBe(0);
+    },
+  );
 
   it('answers BAD_USER_INPUT when the form ends inside the file', async () => {
     const user = await system.auth.registerUser();
