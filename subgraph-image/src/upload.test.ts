@@ -5,11 +5,11 @@ import { createScratchDatabase } from '@imagehub/db/test-support';
 import {
   codesOf,
   htmlAsPng,
-  MALFORMED_UPLOAD_FORMS,
   multipartUpload,
   pixelBombPng,
   pngSignatureThenGarbage,
   postMultipart,
+  REFUSED_UPLOAD_FORMS,
   svgWithScript,
   uploadForm,
 } from '@imagehub/test-kit';
@@ -333,22 +333,18 @@ describe('multipart request checks', () => {
 });
 
 describe('malformed multipart bodies', () => {
-  it.each(MALFORMED_UPLOAD_FORMS)(
-    'refuses %s as BAD_REQUEST (400) before the upload starts, as the gateway does',
-    async (_label, options) => {
-      const before = await counts();
-      const result = await postMultipart(
-        service.url,
-        token,
-        multipartUpload(await makeJpeg(8, 8, 36), options),
-      );
-      expect({ status: result.status, codes: codesOf(result) }).toEqual({
-        status: 400,
-        codes: ['BAD_REQUEST'],
-      });
-      expect(await counts()).toEqual(before);
-    },
-  );
+  it.each(REFUSED_UPLOAD_FORMS)('refuses %s as %s, as the gateway does', async (_label, code, options) => {
+    const before = await counts();
+    const result = await postMultipart(
+      service.url,
+      token,
+      multipartUpload(await makeJpeg(8, 8, 36), options),
+    );
+    expect(codesOf(result)).toEqual([code]);
+    // Unusable requests are refused before the upload starts, with HTTP 400.
+    if (code === 'BAD_REQUEST') expect(result.status).toBe(400);
+    expect(await counts()).toEqual(before);
+  });
 
   it('refuses a part header with a control character without crashing the service', async () => {
     const before = await counts();
