@@ -1,5 +1,5 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jwt from 'jsonwebtoken';
 import { bearerToken, InvalidTokenError, type Jwk, TokenVerifier } from './tokens';
@@ -29,6 +29,36 @@ const sign = (claims: object = {}, options: jwt.SignOptions = {}) =>
   });
 
 const verifier = () => new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: [signer.jwk] });
+
+/** The signer's public key, as the auth service's JWKS endpoint serves it. */
+function sendKeys(res: ServerResponse): void {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ keys: [signer.jwk] }));
+}
+
+/**
+ * A JWKS endpoint on a free loopback port for the length of `use`: `answer` serves each fetch
+ * (numbered from 1), and `fetches` counts them so far.
+ */
+async function withJwksServer(
+  answer: (res: ServerResponse, fetch: number) => void,
+  use: (jwks: { url: string; readonly fetches: number }) => Promise<void>,
+): Promise<void> {
+  let fetches = 0;
+  const server = createServer((_req, res) => answer(res, ++fetches));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await use({
+      url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+      get fetches() {
+        return fetches;
+      },
+    });
+  } finally {
+    server.close();
+  }
+}
 
 function base64url(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -187,19 +217,11 @@ describe('TokenVerifier', () => {
   });
 
   it('fetches the JWKS for an unknown kid, once per cooldown', async () => {
-    let fetches = 0;
-    const jwksServer = createServer((_req, res) => {
-      fetches++;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: [signer.jwk] }));
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const { port } = jwksServer.address() as AddressInfo;
-    try {
+    await withJwksServer(sendKeys, async (jwks) => {
       const remote = new TokenVerifier({
         issuer: ISSUER,
         audience: AUDIENCE,
-        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        jwksUrl: jwks.url,
         refetchCooldownMs: 60_000,
       });
       expect(remote.hasKeys).toBe(false);
@@ -210,68 +232,43 @@ describe('TokenVerifier', () => {
       await expect(remote.verify(sign({}, { keyid: 'another-forged-kid' }))).rejects.toBeInstanceOf(
         InvalidTokenError,
       );
-      expect(fetches).toBe(1);
-    } finally {
-      jwksServer.close();
-    }
+      expect(jwks.fetches).toBe(1);
+    });
   });
 
   it('retries a failed JWKS fetch after a short pause, not the whole cooldown', async () => {
-    let fetches = 0;
     // The signer's first answer fails, as when a service starts before auth is up or while it is slow.
-    const jwksServer = createServer((_req, res) => {
-      fetches++;
-      if (fetches === 1) {
-        res.statusCode = 503;
-        res.end();
-        return;
-      }
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: [signer.jwk] }));
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const { port } = jwksServer.address() as AddressInfo;
-    try {
+    const failFirst = (res: ServerResponse, fetch: number) => {
+      if (fetch > 1) return sendKeys(res);
+      res.statusCode = 503;
+      res.end();
+    };
+    await withJwksServer(failFirst, async (jwks) => {
       const remote = new TokenVerifier({
         issuer: ISSUER,
         audience: AUDIENCE,
-        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        jwksUrl: jwks.url,
         refetchCooldownMs: 60_000,
         retryAfterFailedFetchMs: 0,
       });
       expect(await remote.refresh()).toBe(false);
       await expect(remote.verify(sign())).resolves.toMatchObject({ sub: USER });
-      expect(fetches).toBe(2);
-    } finally {
-      jwksServer.close();
-    }
+      expect(jwks.fetches).toBe(2);
+    });
   });
 
   it('lets concurrent first requests share one JWKS fetch instead of failing on the cooldown', async () => {
-    let fetches = 0;
-    const jwksServer = createServer((_req, res) => {
-      fetches++;
-      res.setHeader('content-type', 'application/json');
-      setTimeout(() => res.end(JSON.stringify({ keys: [signer.jwk] })), 50);
-    });
-    await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-    const { port } = jwksServer.address() as AddressInfo;
-    try {
-      const remote = new TokenVerifier({
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-      });
+    const slowly = (res: ServerResponse) => setTimeout(() => sendKeys(res), 50);
+    await withJwksServer(slowly, async (jwks) => {
+      const remote = new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUrl: jwks.url });
       const results = await Promise.allSettled([
         remote.verify(sign()),
         remote.verify(sign()),
         remote.verify(sign()),
       ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
-      expect(fetches).toBe(1);
-    } finally {
-      jwksServer.close();
-    }
+      expect(jwks.fetches).toBe(1);
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import { isDatabaseReachable, type Knex, revocationPollDb, serviceDb } from '@imagehub/db';
 import { createTransport, OutboxRelay } from '@imagehub/messaging';
 import {
   apolloSettings,
@@ -52,20 +52,8 @@ export interface AuthServer extends Service {
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<AuthServer> {
   const logger = overrides.logger ?? createLogger('subgraph-auth', config.logLevel);
   const metrics = createMetrics('subgraph-auth');
-  const db = createDb({
-    url: config.databaseUrl,
-    applicationName: 'subgraph-auth',
-    poolMax: config.dbPoolMax,
-    log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
-  });
-  // The revocation poll reads on a connection of its own: queued behind logins for a free pool
-  // connection, it could fall behind the staleness bound under load and refuse every signed-in request.
-  const revocationDb = createDb({
-    url: config.databaseUrl,
-    applicationName: 'subgraph-auth-revocations',
-    poolMax: 1,
-    statementTimeoutMs: 2_000,
-  });
+  const db = serviceDb(config, logger, 'subgraph-auth');
+  const revocationDb = revocationPollDb(config, 'subgraph-auth');
   // Events leave through the outbox: a deletion commits whether or not the broker answers, and the
   // relay publishes it once it does. So this service's readiness does not depend on the transport.
   const transport = createTransport({

@@ -123,6 +123,50 @@ describe('login throttling per account and address', () => {
   });
 });
 
+describe('changePassword, under the login throttle', () => {
+  const CHANGE = `mutation Change($current: String!, $next: String!) {
+    changePassword(currentPassword: $current, newPassword: $next) { accessToken }
+  }`;
+  const change = (auth: StartedAuthService, token: string, current: string, ip: string) =>
+    auth.graphql(
+      CHANGE,
+      { current, next: 'a brand new passphrase' },
+      { authorization: `Bearer ${token}`, 'x-forwarded-for': ip },
+    );
+
+  it('counts a wrong current password as a failed login: the address is locked, at login too; the owner elsewhere is not', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_EMAIL_AND_IP: '3' });
+    const user = await auth.registerUser();
+    const thief = fakeIp();
+    // A stolen access token is no password oracle: after one failed login, two wrong guesses here...
+    expect(codeOf(await login(auth, user.email, 'guess 1', thief))).toBe('UNAUTHENTICATED');
+    for (const guess of ['guess 2', 'guess 3']) {
+      const wrong = await change(auth, user.accessToken, guess, thief);
+      expect(wrong.errors?.[0]?.extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'BAD_CREDENTIALS',
+      });
+    }
+    // ...and the address is locked out of the account, with the right password, here and at login.
+    expectThrottled(await change(auth, user.accessToken, user.password, thief), 60);
+    expectThrottled(await login(auth, user.email, user.password, thief), 60);
+    // The owner, from their own address, changes it.
+    expect(codeOf(await change(auth, user.accessToken, user.password, '203.0.113.9'))).toBe('OK');
+  });
+
+  it('forgives the streak once the right current password is given, like a successful login', async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_EMAIL_AND_IP: '2' });
+    const user = await auth.registerUser();
+    const ip = fakeIp();
+    expect(codeOf(await login(auth, user.email, 'typo', ip))).toBe('UNAUTHENTICATED');
+    const changed = await change(auth, user.accessToken, user.password, ip);
+    expect(codeOf(changed)).toBe('OK');
+    // Two more failures are free again (the limit is 2): had the streak stayed, the second would be locked.
+    expect(codeOf(await login(auth, user.email, 'typo 2', ip))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await login(auth, user.email, 'typo 3', ip))).toBe('UNAUTHENTICATED');
+  });
+});
+
 describe('login throttling per account across addresses', () => {
   it('stops a distributed guess at a much higher count, but not at addresses the owner used before', async () => {
     const auth = await service({ TRUST_PROXY: 'loopback', LOGIN_FAILURES_PER_EMAIL: '4' });

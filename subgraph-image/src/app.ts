@@ -2,7 +2,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import { isDatabaseReachable, type Knex, revocationPollDb, serviceDb } from '@imagehub/db';
 import type { Consumer } from '@imagehub/messaging';
 import {
   apolloSettings,
@@ -62,14 +62,7 @@ export interface ImageServer extends Service {
 export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<ImageServer> {
   const logger = overrides.logger ?? createLogger('subgraph-image', config.logLevel);
   const metrics = createMetrics('subgraph-image');
-  const db =
-    overrides.db ??
-    createDb({
-      url: config.databaseUrl,
-      applicationName: 'subgraph-image',
-      poolMax: config.dbPoolMax,
-      log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
-    });
+  const db = overrides.db ?? serviceDb(config, logger, 'subgraph-image');
   const verifier = new TokenVerifier({
     issuer: config.auth.issuer,
     audience: config.auth.audience,
@@ -83,15 +76,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       if (!ok) logger.warn({ jwksUrl: config.auth.jwksUrl }, 'JWKS not loaded yet');
     });
   }
-  // Through a view of auth.session_revocations that shows this role the session ids and nothing else,
-  // on a connection of its own: queued behind uploads for a free pool connection, the poll could
-  // fall behind the staleness bound under load and refuse every signed-in request.
-  const revocationDb = createDb({
-    url: config.databaseUrl,
-    applicationName: 'subgraph-image-revocations',
-    poolMax: 1,
-    statementTimeoutMs: 2_000,
-  });
+  // Through a view of auth.session_revocations that shows this role the session ids and nothing else.
+  const revocationDb = revocationPollDb(config, 'subgraph-image');
   const revocations = new RevocationList({
     load: () => revocationDb('image.revoked_sessions').pluck('session_id'),
     ...config.revocation,

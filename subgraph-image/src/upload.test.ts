@@ -3,10 +3,13 @@ import http from 'node:http';
 import { migrateLatest } from '@imagehub/db';
 import { createScratchDatabase } from '@imagehub/db/test-support';
 import {
+  codesOf,
   htmlAsPng,
   multipartUpload,
   pixelBombPng,
   pngSignatureThenGarbage,
+  postMultipart,
+  REFUSED_UPLOAD_FORMS,
   svgWithScript,
   uploadForm,
 } from '@imagehub/test-kit';
@@ -330,6 +333,19 @@ describe('multipart request checks', () => {
 });
 
 describe('malformed multipart bodies', () => {
+  it.each(REFUSED_UPLOAD_FORMS)('refuses %s as %s, as the gateway does', async (_label, code, options) => {
+    const before = await counts();
+    const result = await postMultipart(
+      service.url,
+      token,
+      multipartUpload(await makeJpeg(8, 8, 36), options),
+    );
+    expect(codesOf(result)).toEqual([code]);
+    // Unusable requests are refused before the upload starts, with HTTP 400.
+    if (code === 'BAD_REQUEST') expect(result.status).toBe(400);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses a part header with a control character without crashing the service', async () => {
     const before = await counts();
     const result = await upload(await makeJpeg(8, 8, 35), 'bell\u0007.jpg');
@@ -347,17 +363,8 @@ describe('malformed multipart bodies', () => {
     });
     const body = Buffer.concat([head, Buffer.from('half a file and no closing boundary')]);
     const before = await counts();
-    const response = await fetch(`${service.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'apollo-require-preflight': 'true',
-        'content-type': contentType,
-      },
-      body: new Uint8Array(body),
-    });
-    const json = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
-    expect(json.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const result = await postMultipart(service.url, token, { body, contentType });
+    expect(codesOf(result)).toEqual(['BAD_USER_INPUT']);
     expect(await counts()).toEqual(before);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
   });

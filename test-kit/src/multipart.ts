@@ -4,6 +4,7 @@
  * cut inside the file, a body streamed in chunks.
  */
 import { randomBytes } from 'node:crypto';
+import { type GraphQLResult, readGraphQLResult } from './graphql';
 
 export const UPLOAD_MUTATION =
   'mutation Upload($file: Upload!) { uploadImage(file: $file) { id url thumbnailUrl sha256 filename contentType byteSize width height } }';
@@ -71,6 +72,42 @@ export function multipartUpload(file: Buffer, options: MultipartOptions = {}): M
     contentType: `multipart/form-data; boundary=${boundary}`,
     boundary,
   };
+}
+
+/**
+ * Upload forms the gateway and the image subgraph both refuse, with the same code. A form whose
+ * `operations` or `map` is not JSON, or not of the spec's shape, makes the request unusable:
+ * BAD_REQUEST (the contract's "malformed multipart"), with HTTP 400, before the operation runs. A
+ * usable form that is wrong about its file is BAD_USER_INPUT (the status differs: the gateway refuses
+ * the request, the subgraph's resolver the file). `multipartUpload(file, options)` builds each.
+ */
+export const REFUSED_UPLOAD_FORMS: [label: string, code: string, options: MultipartOptions][] = [
+  ['"operations" that is not JSON', 'BAD_REQUEST', { operations: '{"query":' }],
+  ['"operations" that is not an object', 'BAD_REQUEST', { operations: '"mutation { x }"' }],
+  ['"map" that is not JSON', 'BAD_REQUEST', { map: '{"0": [' }],
+  ['"map" that is not an object', 'BAD_REQUEST', { map: '[]' }],
+  ['a "map" entry that is not a list of paths', 'BAD_REQUEST', { map: '{"0": [1]}' }],
+  ['no file part', 'BAD_USER_INPUT', { omitFile: true }],
+  ['a file part the map does not name', 'BAD_USER_INPUT', { map: '{"1": ["variables.file"]}' }],
+  ['a map path to a variable that does not exist', 'BAD_USER_INPUT', { map: '{"0": ["variables.other"]}' }],
+];
+
+/** Sends a hand-built multipart body to a service's `/graphql` (gateway or subgraph), signed in as `token`. */
+export async function postMultipart(
+  serviceUrl: string,
+  token: string,
+  { body, contentType }: Pick<MultipartUpload, 'body' | 'contentType'>,
+): Promise<GraphQLResult> {
+  const response = await fetch(`${serviceUrl}/graphql`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'apollo-require-preflight': 'true',
+      'content-type': contentType,
+    },
+    body: new Uint8Array(body),
+  });
+  return readGraphQLResult(response);
 }
 
 /** The same request as a FormData, for fetch to encode (the way a browser sends it). */

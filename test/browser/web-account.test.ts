@@ -104,6 +104,28 @@ async function usedUntilSignedOut(page: Page): Promise<void> {
   );
 }
 
+/**
+ * One person on both devices, each at its size: the laptop creates the account (Grace, PASSWORD)
+ * and uploads one photo (lake.png), then the phone signs in to it and sees that photo.
+ */
+async function signedInOnBothDevices(email: string): Promise<void> {
+  const onLaptop = laptop.page;
+  const onPhone = phone.page;
+  await onLaptop.setViewportSize(DESKTOP);
+  await onPhone.setViewportSize(PHONE);
+
+  await freshStart(onLaptop);
+  await register(onLaptop, 'Grace', email, PASSWORD);
+  await drop(onLaptop, [{ name: 'lake.png', base64: landscapePng(320, 240, 200).toString('base64') }]);
+  await onLaptop.locator('.upload', { hasText: 'lake.png' }).getByText('Uploaded').waitFor();
+  await onLaptop.getByRole('button', { name: 'Clear' }).click();
+
+  await freshStart(onPhone);
+  await signIn(onPhone, email, PASSWORD);
+  await heading(onPhone, 'Photos').waitFor();
+  await onPhone.getByRole('link', { name: 'lake.png' }).waitFor();
+}
+
 const sessionRows = (page: Page) =>
   page.getByRole('list', { name: 'Where you’re signed in' }).getByRole('listitem');
 
@@ -115,20 +137,7 @@ it('shows where a person is signed in, ends another device and changes the passw
   const email = `account-${randomUUID()}@example.com`;
   const onLaptop = laptop.page;
   const onPhone = phone.page;
-  await onLaptop.setViewportSize(DESKTOP);
-  await onPhone.setViewportSize(PHONE);
-
-  // The laptop creates the account and uploads a photo; the phone signs in to it too.
-  await freshStart(onLaptop);
-  await register(onLaptop, 'Grace', email, PASSWORD);
-  await drop(onLaptop, [{ name: 'lake.png', base64: landscapePng(320, 240, 200).toString('base64') }]);
-  await onLaptop.locator('.upload', { hasText: 'lake.png' }).getByText('Uploaded').waitFor();
-  await onLaptop.getByRole('button', { name: 'Clear' }).click();
-
-  await freshStart(onPhone);
-  await signIn(onPhone, email, PASSWORD);
-  await heading(onPhone, 'Photos').waitFor();
-  await onPhone.getByRole('link', { name: 'lake.png' }).waitFor();
+  await signedInOnBothDevices(email);
 
   // The laptop's account screen: storage, and both devices, this one marked.
   await onLaptop.getByRole('link', { name: 'Account' }).click();
@@ -264,16 +273,7 @@ it('deletes the account after a confirmation: signed out everywhere, no sign-in,
   const onPhone = phone.page;
   const errors = [onLaptop, onPhone].map(watchErrors);
   const shot = screenshots(onLaptop, RESULTS);
-  await onLaptop.setViewportSize(DESKTOP);
-  await onPhone.setViewportSize(PHONE);
-  await freshStart(onLaptop);
-  await register(onLaptop, 'Grace', email, PASSWORD);
-  await drop(onLaptop, [{ name: 'lake.png', base64: landscapePng(320, 240, 200).toString('base64') }]);
-  await onLaptop.locator('.upload', { hasText: 'lake.png' }).getByText('Uploaded').waitFor();
-  await onLaptop.getByRole('button', { name: 'Clear' }).click();
-  await freshStart(onPhone);
-  await signIn(onPhone, email, PASSWORD);
-  await heading(onPhone, 'Photos').waitFor();
+  await signedInOnBothDevices(email);
 
   // Delete the account: a dialog that says what goes and wants the password; Escape keeps it.
   await onLaptop.getByRole('link', { name: 'Account' }).click();

@@ -1,11 +1,15 @@
 /**
  * The two JSON fields of a GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec)
- * and where the file goes in the operation: pure functions, every refusal a BAD_USER_INPUT with the reason.
+ * and where the file goes in the operation: pure functions, every refusal coded as the image subgraph
+ * codes the same form. A field that is not JSON, or not of the spec's shape, makes the request
+ * unusable: BAD_REQUEST (the contract's "malformed multipart"). A usable form that says something
+ * wrong about the file (none, two, a path to nowhere) is the `file` argument's problem: BAD_USER_INPUT.
  */
 import { ErrorCode } from '@imagehub/service-kit';
 import { type StreamedUpload, UploadRequestError } from './upload';
 
-export const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
+export const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_REQUEST, message);
+export const badUpload = (message: string) => new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, message);
 
 export function parseOperations(text: string): Record<string, unknown> {
   let value: unknown;
@@ -31,13 +35,14 @@ export function parseMap(text: string): Record<string, string[]> {
     throw badRequest('The "map" field must be an object');
   }
   const entries = Object.entries(value);
-  if (entries.length > 1) throw badRequest('Only one file per request is accepted');
+  if (entries.length > 1) throw badUpload('Only one file per request is accepted');
   for (const [, paths] of entries) {
-    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string')) {
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) {
       throw badRequest('Every "map" entry must be a non-empty list of paths');
     }
+    if (paths.length === 0) throw badUpload('Every "map" entry must be a non-empty list of paths');
     // A stream can be read once: one file feeds one variable.
-    if (paths.length > 1) throw badRequest('A file can be mapped to one variable only');
+    if (paths.length > 1) throw badUpload('A file can be mapped to one variable only');
   }
   return value as Record<string, string[]>;
 }
@@ -57,7 +62,7 @@ export function placeUpload(operations: Record<string, unknown>, path: string, u
   }
   const last = segments[segments.length - 1]!;
   if (parent === null || typeof parent !== 'object' || !(last in parent)) {
-    throw badRequest(`Map path "${path}" does not exist in the operations`);
+    throw badUpload(`Map path "${path}" does not exist in the operations`);
   }
   (parent as Record<string, unknown>)[last] = upload;
 }

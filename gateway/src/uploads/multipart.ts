@@ -7,7 +7,7 @@ import {
 } from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { badRequest, parseMap, parseOperations, placeUpload } from './form-fields';
+import { badRequest, badUpload, parseMap, parseOperations, placeUpload } from './form-fields';
 import type { UploadSlots } from './slots';
 import { PayloadTooLargeError, StreamedUpload, UploadRequestError } from './upload';
 
@@ -117,7 +117,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         },
       });
     } catch (error) {
-      refuse(req, res, new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, (error as Error).message));
+      refuse(req, res, badRequest((error as Error).message));
       return;
     }
 
@@ -140,8 +140,10 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
     const fail = (error: Error) => {
       settleForm(error);
       if (handedOver) {
-        // The operation is already running: failing the file stream fails the subgraph request.
-        forwarded?.destroy(error);
+        // The operation is already running: failing the file stream fails the subgraph request, and
+        // a form that breaks now is its `file` argument's problem (BAD_USER_INPUT, field file), as
+        // the image subgraph answers a file cut short; before that it is the request's (BAD_REQUEST).
+        forwarded?.destroy(isMalformedForm(error) ? badUpload(error.message) : error);
       } else {
         handedOver = true;
         options.onRefused?.(error);
@@ -156,7 +158,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       try {
         if (name === 'operations') operations = parseOperations(value);
         else if (name === 'map') map = parseMap(value);
-        else throw new UploadRequestError(400, ErrorCode.BAD_USER_INPUT, `Unexpected field "${name}"`);
+        else throw badUpload(`Unexpected field "${name}"`);
       } catch (error) {
         fail(error as Error);
       }
@@ -173,7 +175,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       const paths = map[name];
       if (!paths) {
         stream.resume();
-        return fail(badRequest(`File field "${name}" is not in the map`));
+        return fail(badUpload(`File field "${name}" is not in the map`));
       }
       let bytes = 0;
       forwarded = new Transform({
@@ -197,7 +199,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       );
       // A broken form (cut short, bad boundary) is the client's mistake, not a subgraph failure.
       stream.on('error', (error: Error) =>
-        forwarded?.destroy(badRequest(`Malformed multipart request: ${error.message}`)),
+        forwarded?.destroy(badUpload(`Malformed multipart request: ${error.message}`)),
       );
       // Whoever reads the upload sees its error; until then it must not crash the process.
       forwarded.on('error', () => {});
@@ -223,14 +225,14 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       next();
     });
 
-    parser.on('filesLimit', () => fail(badRequest('Only one file per request is accepted')));
-    parser.on('partsLimit', () => fail(badRequest('Too many parts in the multipart request')));
-    parser.on('fieldsLimit', () => fail(badRequest('Too many fields in the multipart request')));
+    parser.on('filesLimit', () => fail(badUpload('Only one file per request is accepted')));
+    parser.on('partsLimit', () => fail(badUpload('Too many parts in the multipart request')));
+    parser.on('fieldsLimit', () => fail(badUpload('Too many fields in the multipart request')));
     parser.on('error', (error: Error) => fail(badRequest(`Malformed multipart request: ${error.message}`)));
     parser.on('close', () => {
       if (handedOver) return settleForm();
       if (!operations) return fail(badRequest('Missing "operations" field'));
-      if (map && Object.keys(map).length > 0) return fail(badRequest('A file in the map was not sent'));
+      if (map && Object.keys(map).length > 0) return fail(badUpload('A file in the map was not sent'));
       // Spec-valid: a multipart request that carries no file at all.
       handedOver = true;
       settleForm();
@@ -290,12 +292,15 @@ function watchTransferRate(
   req.once('close', stop);
 }
 
+const isMalformedForm = (error: Error) =>
+  error instanceof UploadRequestError && error.status === 400 && error.code === ErrorCode.BAD_REQUEST;
+
 /** Answers before Apollo Server sees the request, in the same shape as a GraphQL error response. */
 function refuse(req: Request, res: Response, error: Error): void {
   const known = error instanceof UploadRequestError ? error : undefined;
   const tooLarge = error instanceof PayloadTooLargeError;
   const status = known?.status ?? (tooLarge ? 413 : 400);
-  const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT);
+  const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST);
   const extensions =
     code === ErrorCode.PAYLOAD_TOO_LARGE
       ? { code, field: 'file' }

@@ -1,6 +1,15 @@
 import { UNAUTHENTICATED_MESSAGES } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
-import { multipartUpload, noisePng, noisePngOfSize, readGraphQLResult, uploadForm } from '@imagehub/test-kit';
+import {
+  codesOf,
+  multipartUpload,
+  noisePng,
+  noisePngOfSize,
+  postMultipart,
+  REFUSED_UPLOAD_FORMS,
+  readGraphQLResult,
+  uploadForm,
+} from '@imagehub/test-kit';
 import { gql, type RunningSystem, startSystem } from '../test-support/system';
 
 const GATEWAY_LIMIT = 64 * 1024;
@@ -168,6 +177,29 @@ describe('uploads through the gateway', () => {
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
+
+  it.each(REFUSED_UPLOAD_FORMS)(
+    'answers %s with %s, and so does the image subgraph for the same body',
+    async (_label, code, options) => {
+      const user = await system.auth.registerUser();
+      const form = multipartUpload(noisePng(8, 8), { query: UPLOAD, ...options });
+      const answers = [];
+      for (const [service, url] of [
+        ['gateway', system.gatewayUrl],
+        ['subgraph-image', system.image.url],
+      ]) {
+        const result = await postMultipart(url!, user.accessToken, form);
+        answers.push({ service, codes: codesOf(result) });
+        // A request refused as unusable is refused with HTTP 400 too, by both.
+        if (code === 'BAD_REQUEST') expect(result.status).toBe(400);
+      }
+      expect(answers).toEqual([
+        { service: 'gateway', codes: [code] },
+        { service: 'subgraph-image', codes: [code] },
+      ]);
+      expect(await imageCount(system, user.accessToken)).toBe(0);
+    },
+  );
 
   it('answers BAD_USER_INPUT when the form ends inside the file', async () => {
     const user = await system.auth.registerUser();

@@ -195,27 +195,19 @@ export class AuthService {
   ): Promise<AuthPayload> {
     const { userId } = await this.authenticateSession(authorization);
     checkPasswordLength(args.currentPassword, 'currentPassword');
-    const { db, users, sessions, hasher, throttle } = this.deps;
-    const credentials = await users.findCredentialsById(userId);
+    const { db, users, sessions, hasher } = this.deps;
+    const [user] = await users.findByIds([userId]);
     // A valid token for an account that no longer exists is no login.
-    if (!credentials) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
-    const { user } = credentials;
+    if (!user) throw unauthenticated(UnauthenticatedReason.TOKEN_INVALID);
     checkNewPassword(args.newPassword, user, 'newPassword');
-
-    const charge = await throttle.chargeLogin(user.email, caller.ip);
-    let matches: boolean;
-    try {
-      matches = await hasher.verify(args.currentPassword, credentials.passwordHash);
-    } catch (error) {
-      if (error instanceof QueueSaturatedError) await throttle.refundLogin(user.email, caller.ip, charge);
-      throw mapBusy(error);
-    }
-    if (!matches) {
-      await throttle.loginFailed(user.email, caller.ip);
-      caller.log.info({ userId }, 'password change refused: wrong current password');
-      throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
-    }
-    await throttle.loginSucceeded(user.email, caller.ip);
+    const { user: owner, settlement } = await this.checkPassword(
+      user.email,
+      args.currentPassword,
+      caller,
+      'password change',
+    );
+    await this.deps.throttle.settle(settlement);
+    if (owner.id !== userId) throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
     const passwordHash = await busyAsTooManyRequests(hasher.hash(args.newPassword));
     const session = await db.transaction(async (trx) => {
       await users.updatePasswordHash(userId, passwordHash, trx);

@@ -54,15 +54,6 @@ export class UserStore {
     };
   }
 
-  async findCredentialsById(id: string): Promise<Credentials | undefined> {
-    if (!isUuid(id)) return undefined;
-    const row = await this.db<UserRow & { password_hash: string }>('auth.users')
-      .select([...USER_COLUMNS, 'password_hash'])
-      .where('id', id)
-      .first();
-    return row ? { user: toUser(row), passwordHash: row.password_hash } : undefined;
-  }
-
   async updatePasswordHash(id: string, passwordHash: string, trx: Knex.Transaction): Promise<void> {
     await trx('auth.users').update({ password_hash: passwordHash }).where('id', id);
   }

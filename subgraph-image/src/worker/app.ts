@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createDb, isDatabaseReachable, type Knex } from '@imagehub/db';
+import { isDatabaseReachable, type Knex, serviceDb } from '@imagehub/db';
 import type { Consumer } from '@imagehub/messaging';
 import {
   closeServer,
@@ -44,14 +44,7 @@ export async function createWorker(
 ): Promise<ImageWorker> {
   const logger = overrides.logger ?? createLogger('image-worker', config.logLevel);
   const metrics = createMetrics('image-worker');
-  const db =
-    overrides.db ??
-    createDb({
-      url: config.databaseUrl,
-      applicationName: 'image-worker',
-      poolMax: config.dbPoolMax,
-      log: { warn: (msg) => logger.warn(msg), error: (msg) => logger.error(msg) },
-    });
+  const db = overrides.db ?? serviceDb(config, logger, 'image-worker');
   const bus = createBus({
     bus: config.bus,
     databaseUrl: config.databaseUrl,
