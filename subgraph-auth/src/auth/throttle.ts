@@ -264,8 +264,13 @@ export class Throttle {
    * The keys of one call are distinct (each limiter has its own prefix), as one upsert requires,
    * and the cleared keys are none of the counted ones (a statement cannot both delete and upsert a row).
    */
-  private countParts(name: string, rows: CounterChange[], clear: string[] = []): WithParts {
+  private countParts(name: string, unordered: CounterChange[], clear: string[] = []): WithParts {
     const now = Date.now();
+    // In key order, so concurrent upserts of the same counters lock them in the same order.
+    const rows = [...unordered].sort((a, b) => {
+      const [x, y] = [a.limiter.getKey(a.key), b.limiter.getKey(b.key)];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
     const keys = rows.map((r) => r.limiter.getKey(r.key));
     const overwrite = rows.filter((r) => r.overwrite).map((r) => r.limiter.getKey(r.key));
     return {

@@ -22,16 +22,37 @@ export interface RowRead<T> {
   map(row: Record<string, unknown>): T | undefined;
 }
 
-/** Runs `with <parts> <select>` as one statement; `select` may read any part by name. */
+/**
+ * Runs `with <parts> <select>` as one statement; `select` may read any part by name.
+ *
+ * Outside a transaction, a statement Postgres aborted as a deadlock victim is run again (at most
+ * three times, after a few random milliseconds): the statement wrote nothing, so running it again
+ * is safe, and concurrent logins of one account do lock the same throttle counters (in the charge,
+ * the settlement and the session's revocations) in orders no single statement can fix. Inside a
+ * transaction the error goes to the caller, whose transaction is aborted anyway.
+ */
 export async function runWith<Row>(
   db: Knex | Knex.Transaction,
   parts: readonly WithParts[],
   select: string,
   bindings: readonly Knex.Value[] = [],
 ): Promise<Row[]> {
-  const result = await db.raw<{ rows: Row[] }>(`with ${parts.map((p) => p.sql).join(',\n')}\n${select}`, [
-    ...parts.flatMap((p) => p.bindings),
-    ...bindings,
-  ]);
-  return result.rows;
+  const sql = `with ${parts.map((p) => p.sql).join(',\n')}\n${select}`;
+  const values = [...parts.flatMap((p) => p.bindings), ...bindings];
+  const retries = 'isTransaction' in db && db.isTransaction ? 0 : DEADLOCK_RETRIES;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await db.raw<{ rows: Row[] }>(sql, values);
+      return result.rows;
+    } catch (error) {
+      if (attempt >= retries || !isDeadlock(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 20));
+    }
+  }
 }
+
+const DEADLOCK_RETRIES = 3;
+
+/** Postgres' deadlock_detected (SQLSTATE 40P01). */
+export const isDeadlock = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '40P01';
