@@ -66,6 +66,55 @@ describe('Postgres transport', () => {
     }
   });
 
+  it('polls an idle queue from one slot, and that poll wakes the other slots for work nobody announced', async () => {
+    const queue = `test-one-poller-${randomBytes(4).toString('hex')}`;
+    const transport = new PostgresTransport({
+      url: testDatabaseUrl(),
+      applicationName: 'test-one-poller',
+      pollIntervalMs: 100,
+    });
+    const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-one-poller-setup', poolMax: 1 });
+    let polls = 0;
+    const handleOne = transport.handleOne.bind(transport);
+    transport.handleOne = (...args) => {
+      if (args[0] === queue) polls++;
+      return handleOne(...args);
+    };
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inFlight = new Set<number>();
+    let allFour = () => {};
+    const fourAtOnce = new Promise<void>((resolve) => {
+      allFour = resolve;
+    });
+    const consumer = await transport.consume({ queue, prefetch: 4, maxAttempts: 3 }, async (message) => {
+      inFlight.add((message.data as { n: number }).n);
+      if (inFlight.size === 4) allFour();
+      await held;
+    });
+    try {
+      // Each slot looks once at start; after that only the poller does, ten times a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      expect(polls).toBeGreaterThanOrEqual(4 + 2);
+      expect(polls).toBeLessThanOrEqual(4 + 12);
+      // Rows written without NOTIFY (as if the notification were lost): the poll finds the first,
+      // and the three sleeping slots must take the others at once rather than one by one.
+      await db('bus.messages').insert(
+        [1, 2, 3, 4].map((n) => ({ queue, message: envelope('test.job', { n }) })),
+      );
+      await fourAtOnce;
+      expect([...inFlight].sort()).toEqual([1, 2, 3, 4]);
+    } finally {
+      release();
+      await consumer.stop();
+      await transport.close();
+      await db('bus.messages').where({ queue }).delete();
+      await db.destroy();
+    }
+  });
+
   it('may be used by both service roles, which own nothing else of it', async () => {
     const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-roles', poolMax: 1 });
     try {

@@ -109,9 +109,15 @@ export class PostgresTransport implements Transport {
   /**
    * Claims the oldest visible message of `queue` and handles it; false when there was none. The
    * message is deleted when the handler resolves, made visible again after a delay when it throws,
-   * and moved to the dead-letter queue once delivered more than `maxAttempts` times.
+   * and moved to the dead-letter queue once delivered more than `maxAttempts` times. `onDue` is
+   * called as soon as a message is seen to be due, before it is claimed and handled.
    */
-  async handleOne(queue: string, handler: Handler, maxAttempts: number): Promise<boolean> {
+  async handleOne(
+    queue: string,
+    handler: Handler,
+    maxAttempts: number,
+    onDue?: () => void,
+  ): Promise<boolean> {
     // Nothing due is the usual answer of a poll: one plain read says so, before a claim connection
     // and its transaction (BEGIN, a locking select, COMMIT: three round trips) are spent on it.
     // A message arriving just after is found by its notification or the next poll, as before.
@@ -121,6 +127,7 @@ export class PostgresTransport implements Transport {
       .andWhere('visible_at', '<=', this.db.fn.now())
       .limit(1);
     if (due.length === 0) return false;
+    onDue?.();
     const trx = await this.claims.transaction();
     try {
       const [row]: { id: string; message: unknown }[] = await trx('bus.messages')
@@ -179,22 +186,36 @@ export class PostgresTransport implements Transport {
     }
   }
 
-  /** Resolves when `queue` may have work: a notification for it, the poll interval, or `stop`. */
-  waitForWork(queue: string, signal: { stopped: boolean }, stopWaiters: Set<() => void>): Promise<void> {
-    if (signal.stopped) return Promise.resolve();
+  /**
+   * Resolves when `queue` may have work: a notification for it, `stop`, or (when `poll`) the poll
+   * interval; resolves true when it was the poll interval.
+   */
+  waitForWork(
+    queue: string,
+    signal: { stopped: boolean },
+    stopWaiters: Set<() => void>,
+    poll: boolean,
+  ): Promise<boolean> {
+    if (signal.stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
       const wakers = this.wakers.get(queue) ?? new Set();
       this.wakers.set(queue, wakers);
-      const done = () => {
+      const finish = (polled: boolean) => {
         clearTimeout(timer);
         wakers.delete(done);
         stopWaiters.delete(done);
-        resolve();
+        resolve(polled);
       };
-      const timer = setTimeout(done, this.pollIntervalMs);
+      const done = () => finish(false);
+      const timer = poll ? setTimeout(() => finish(true), this.pollIntervalMs) : undefined;
       wakers.add(done);
       stopWaiters.add(done);
     });
+  }
+
+  /** Wakes this process' idle consumers of `queue`, as a notification for it would. */
+  wake(queue: string): void {
+    for (const wake of [...(this.wakers.get(queue) ?? [])]) wake();
   }
 
   get retryDelay(): number {
@@ -234,9 +255,7 @@ export class PostgresTransport implements Transport {
     };
     client.on('error', reconnect);
     client.on('end', reconnect);
-    client.on('notification', (notification) => {
-      for (const wake of [...(this.wakers.get(notification.payload ?? '') ?? [])]) wake();
-    });
+    client.on('notification', (notification) => this.wake(notification.payload ?? ''));
     this.listener = client;
     try {
       await client.connect();
@@ -248,7 +267,12 @@ export class PostgresTransport implements Transport {
   }
 }
 
-/** `prefetch` slots taking messages from one queue, each one message at a time. */
+/**
+ * `prefetch` slots taking messages from one queue, each one message at a time. Notifications wake
+ * every idle slot; only the first slot also polls, and wakes the others when its poll finds work:
+ * eight slots polling on their own cost eight queries a second per queue while nothing happened
+ * (an idle worker's largest cost, issue 17), for the same missed notifications and retries.
+ */
 class QueueLoop {
   private readonly signal = { stopped: false };
   private readonly stopWaiters = new Set<() => void>();
@@ -263,7 +287,7 @@ class QueueLoop {
   ) {}
 
   start(): void {
-    this.slots = Array.from({ length: this.prefetch }, () => this.run());
+    this.slots = Array.from({ length: this.prefetch }, (_, slot) => this.run(slot === 0));
   }
 
   async stop(): Promise<void> {
@@ -272,16 +296,23 @@ class QueueLoop {
     await Promise.all(this.slots);
   }
 
-  private async run(): Promise<void> {
+  private async run(polls: boolean): Promise<void> {
+    let polled = false;
     while (!this.signal.stopped) {
       let handled = false;
+      // Work the poll found, which no notification announced (a retry come due, a row a dead
+      // consumer let go, a notification lost while LISTEN was down): there may be more of it, for
+      // the sleeping slots too, woken before this slot's handler runs.
+      const wakeOthers = polled ? () => this.transport.wake(this.queue) : undefined;
       try {
-        handled = await this.transport.handleOne(this.queue, this.handler, this.maxAttempts);
+        handled = await this.transport.handleOne(this.queue, this.handler, this.maxAttempts, wakeOthers);
       } catch (error) {
         // The database is away or the pool is exhausted: wait, as for an empty queue, and try again.
         this.transport.logger?.warn({ err: error, queue: this.queue }, 'could not take a message');
       }
-      if (!handled) await this.transport.waitForWork(this.queue, this.signal, this.stopWaiters);
+      polled = handled
+        ? false
+        : await this.transport.waitForWork(this.queue, this.signal, this.stopWaiters, polls);
     }
   }
 }
