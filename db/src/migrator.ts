@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import pg from 'pg';
 
 /** Migration files are named `YYYYMMDDhhmm_what_it_does.ts` (or `.js` once compiled). */
 const MIGRATION_FILE = /^\d{12}_[a-z0-9_]+\.(ts|js)$/;
@@ -39,19 +40,47 @@ const config = (): Knex.MigratorConfig => ({
   disableMigrationsListValidation: false,
 });
 
+/** The session-level advisory lock every migrator takes first; any number, the same everywhere. */
+const MIGRATION_LOCK_KEY = 71_700_001;
+
+/**
+ * Runs `work` while holding the migration advisory lock, taken on a connection of its own (the
+ * migrations use the pool's; a pool of one would otherwise wait for itself). knex's own lock row
+ * is not enough on a fresh database: two replicas starting at once both create knex_migrations,
+ * and one fails with "relation already exists" (seen in CI's concurrent-migrators test).
+ */
+async function underMigrationLock<T>(db: Knex, work: () => Promise<T>): Promise<T> {
+  const client = new pg.Client(db.client.config.connection as pg.ClientConfig);
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    return await work();
+  } finally {
+    // Ending the session releases the lock too, also when the unlock cannot be sent.
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
+    await client.end().catch(() => {});
+  }
+}
+
 export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest(config())) as [number, string[]];
-  return applied;
+  return underMigrationLock(db, async () => {
+    const [, applied] = (await db.migrate.latest(config())) as [number, string[]];
+    return applied;
+  });
 }
 
 export async function migrateDown(db: Knex): Promise<string[]> {
-  const [, reverted] = (await db.migrate.down(config())) as [number, string[]];
-  return reverted;
+  return underMigrationLock(db, async () => {
+    const [, reverted] = (await db.migrate.down(config())) as [number, string[]];
+    return reverted;
+  });
 }
 
 export async function migrateRollbackAll(db: Knex): Promise<string[]> {
-  const [, reverted] = (await db.migrate.rollback(config(), true)) as [number, string[]];
-  return reverted;
+  return underMigrationLock(db, async () => {
+    const [, reverted] = (await db.migrate.rollback(config(), true)) as [number, string[]];
+    return reverted;
+  });
 }
 
 export async function listMigrations(): Promise<string[]> {
