@@ -44,17 +44,21 @@ const config = (): Knex.MigratorConfig => ({
 const MIGRATION_LOCK_KEY = 71_700_001;
 
 /**
- * Runs `work` while holding the migration advisory lock, taken on a connection of its own (the
- * migrations use the pool's; a pool of one would otherwise wait for itself). knex's own lock row
+ * Runs a migration step while holding the migration advisory lock, taken on a connection of its
+ * own (the step uses the pool's; a pool of one would otherwise wait for itself). knex's lock row
  * is not enough on a fresh database: two replicas starting at once both create knex_migrations,
  * and one fails with "relation already exists" (seen in CI's concurrent-migrators test).
  */
-async function underMigrationLock<T>(db: Knex, work: () => Promise<T>): Promise<T> {
+async function underMigrationLock(
+  db: Knex,
+  step: (migrator: Knex.Migrator) => Promise<[number, string[]]>,
+): Promise<string[]> {
   const client = new pg.Client(db.client.config.connection as pg.ClientConfig);
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    return await work();
+    const [, names] = await step(db.migrate);
+    return names;
   } finally {
     // Ending the session releases the lock too, also when the unlock cannot be sent.
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
@@ -62,25 +66,19 @@ async function underMigrationLock<T>(db: Knex, work: () => Promise<T>): Promise<
   }
 }
 
-export async function migrateLatest(db: Knex): Promise<string[]> {
-  return underMigrationLock(db, async () => {
-    const [, applied] = (await db.migrate.latest(config())) as [number, string[]];
-    return applied;
-  });
+/** The migrations applied, by name. */
+export function migrateLatest(db: Knex): Promise<string[]> {
+  return underMigrationLock(db, (migrator) => migrator.latest(config()));
 }
 
-export async function migrateDown(db: Knex): Promise<string[]> {
-  return underMigrationLock(db, async () => {
-    const [, reverted] = (await db.migrate.down(config())) as [number, string[]];
-    return reverted;
-  });
+/** The one migration reverted, by name. */
+export function migrateDown(db: Knex): Promise<string[]> {
+  return underMigrationLock(db, (migrator) => migrator.down(config()));
 }
 
-export async function migrateRollbackAll(db: Knex): Promise<string[]> {
-  return underMigrationLock(db, async () => {
-    const [, reverted] = (await db.migrate.rollback(config(), true)) as [number, string[]];
-    return reverted;
-  });
+/** Every migration reverted, by name. */
+export function migrateRollbackAll(db: Knex): Promise<string[]> {
+  return underMigrationLock(db, (migrator) => migrator.rollback(config(), true));
 }
 
 export async function listMigrations(): Promise<string[]> {

@@ -16,7 +16,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * those wake-ups (and the garbage they leave) than on anything else it did (issue 17's idle
  * profile). Ten samples a second still catch any stall a person would notice.
  */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 export function createMetrics(service: string): ServiceMetrics {
   const registry = new Registry();
