@@ -60,6 +60,7 @@ describe('bench report', () => {
     login: {
       gateway: result(45),
       bcryptComparesPerSec: 50,
+      bcryptComparesPerSecEach: [48, 52],
       bcryptConcurrency: 2,
       ratio: 0.9,
       cpuMsPerLogin: { gateway: 1, 'subgraph-auth': 40, postgres: 2 },
@@ -132,6 +133,8 @@ describe('bench report', () => {
         (line) => line.includes('CPU ms/request: our gateway') && line.includes('gateway 2.00, auth 1.00'),
       ),
     ).toBe(true);
+    // The ceiling is the mean of one measured before and one after the logins; both are shown.
+    expect(table.some((line) => line.includes('the mean of 48.0 before and 52.0 after'))).toBe(true);
     const svg = renderSvg('t <&>', ['sub'], panels);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('t &lt;&amp;&gt;');
