@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type Knex } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
-import { isDeadlock, runWith } from './statement';
+import { isDeadlock, runWith, statementName } from './statement';
 
 const db = createDb({ url: testDatabaseUrl(), applicationName: 'statement-test', poolMax: 3 });
 const table = `statement_test_${randomUUID().replaceAll('-', '')}`;
@@ -74,6 +74,42 @@ describe('runWith', () => {
       { key: 'a', points: 1 },
       { key: 'b', points: 11 },
     ]);
+  });
+
+  it('prepares a statement once per connection and runs it from then on, with new values each time', async () => {
+    // One connection, so that every call meets the statement prepared by the first.
+    const single = createDb({
+      url: testDatabaseUrl(),
+      applicationName: 'statement-test-prepared',
+      poolMax: 1,
+    });
+    try {
+      const add = (key: string, points: number) =>
+        runWith<{ points: number }>(
+          single,
+          [
+            {
+              sql: `added as (update ${table} set points = points + ? where key = ? returning points)`,
+              bindings: [points, key],
+            },
+          ],
+          'select points from added',
+        );
+      const before = await db.raw<{ rows: { key: string; points: number }[] }>(
+        `select key, points from ${table} order by key`,
+      );
+      const [a, b] = before.rows.map((row) => row.points) as [number, number];
+      expect(await add('a', 2)).toEqual([{ points: a + 2 }]);
+      expect(await add('b', 3)).toEqual([{ points: b + 3 }]);
+      expect(await add('a', 5)).toEqual([{ points: a + 7 }]);
+      const prepared = await single.raw<{ rows: { name: string }[] }>(
+        `select name from pg_prepared_statements where name like 'with\\_%'`,
+      );
+      const sql = `with added as (update ${table} set points = points + ? where key = ? returning points)\nselect points from added`;
+      expect(prepared.rows).toEqual([{ name: statementName(sql) }]);
+    } finally {
+      await single.destroy();
+    }
   });
 
   it('inside a transaction, leaves the deadlock to the caller (its transaction is aborted)', async () => {

