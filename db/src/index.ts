@@ -1,4 +1,5 @@
 export * from './connection';
 export * from './embedded';
+export * from './free-port';
 export * from './migrator';
 export * from './service-db';
