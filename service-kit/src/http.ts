@@ -6,9 +6,17 @@ import { pinoHttp } from 'pino-http';
 import { ErrorCode } from './errors';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
+import { REVOKED_SESSIONS_PATH } from './revocations';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Requests that get no access-log line: the probes, and the revocation list every gateway replica
+ * polls once a second. Each would add a line per second per poller to the log and tell nothing a
+ * metric does not (their durations and statuses are still counted).
+ */
+const UNLOGGED_PATHS = new Set(['/healthz', '/readyz', REVOKED_SESSIONS_PATH]);
 
 /** Accepts a caller's request id when it is harmless to log and echo; otherwise makes one. */
 export function requestIdFrom(header: string | string[] | undefined): string {
@@ -58,7 +66,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
       logger,
       genReqId: (req) => String(req.headers[REQUEST_ID_HEADER]),
       autoLogging: {
-        ignore: (req) => req.url === '/healthz' || req.url === '/readyz',
+        ignore: (req) => UNLOGGED_PATHS.has(req.url ?? ''),
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
