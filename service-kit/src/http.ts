@@ -66,7 +66,7 @@ export function createBaseApp(options: BaseAppOptions): Express {
       logger,
       genReqId: (req) => String(req.headers[REQUEST_ID_HEADER]),
       autoLogging: {
-        ignore: (req) => UNLOGGED_PATHS.has(req.url ?? ''),
+        ignore: (req) => UNLOGGED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
