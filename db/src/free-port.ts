@@ -53,6 +53,8 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
+/** This process' slice (the kernel's range read once) and the next port in turn in it. */
+let slice: { from: number; to: number } | undefined;
 let next: number | undefined;
 
 /**
@@ -65,7 +67,8 @@ let next: number | undefined;
  * a random start, so parallel test files do not hand each other the same port either.
  */
 export async function freePort(): Promise<number> {
-  const { from, to } = portSlice();
+  slice ??= portSlice();
+  const { from, to } = slice;
   next ??= from + Math.floor(Math.random() * (to - from));
   for (let tries = 0; tries < to - from; tries++) {
     const port = next;

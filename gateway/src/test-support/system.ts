@@ -4,12 +4,11 @@
  * real HTTP against jest's test database.
  */
 
-import net from 'node:net';
 import { type Logger, listen } from '@imagehub/service-kit';
 import { type StartedAuthService, startAuthService } from '@imagehub/subgraph-auth/test-support';
 import { createServer as createImageServer, type ImageServer } from '@imagehub/subgraph-image';
 import { type RunningImageService, startImageService } from '@imagehub/subgraph-image/test-support';
-import { type GraphQLRequestOptions, type GraphQLResult, postGraphQL } from '@imagehub/test-kit';
+import { freePort, type GraphQLRequestOptions, type GraphQLResult, postGraphQL } from '@imagehub/test-kit';
 import { createServer, type GatewayServer } from '../app';
 import { type Config, loadConfig } from '../config';
 import { startRecordingProxy } from './recording-proxy';
@@ -51,12 +50,9 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     env: options.authEnv,
     databaseUrl: options.databaseUrl,
   });
-  // The gateway's port is needed before it starts (the image service's PUBLIC_URL), so it is held
-  // by a placeholder while the other servers pick theirs: freed early, one of them (or another test
-  // file's) could be given it, and the gateway's listen failed with EADDRINUSE (seen in CI).
-  const placeholder = net.createServer();
-  await new Promise<void>((resolve) => placeholder.listen({ port: 0, host: '127.0.0.1' }, resolve));
-  const gatewayPort = (placeholder.address() as net.AddressInfo).port;
+  // The gateway's port is needed before it starts (the image service's PUBLIC_URL). freePort's come
+  // from outside the range listen(0) and outgoing connections draw from, so nothing takes it meanwhile.
+  const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const image = await startImageService({
     // No keys handed over: the image service loads them from the auth service's JWKS, as in production.
@@ -78,7 +74,6 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     ...options.gatewayEnv,
   });
   const gateway = await createServer(gatewayConfig, { logger: options.gatewayLogger });
-  await new Promise((resolve) => placeholder.close(resolve));
   await listen(gateway.httpServer, gatewayPort, '127.0.0.1');
   const gatewayMetricsPort = await listen(gateway.metricsServer, 0, '127.0.0.1');
 
