@@ -1,7 +1,8 @@
 /**
- * SessionStore.open against the real database: one statement that writes the session, its first
+ * SessionStore against the real database. `open`: one statement that writes the session, its first
  * refresh token, the revocation of the user's sessions beyond the bound and whatever rides along
- * (a login's throttle settlement), all or nothing.
+ * (a login's throttle settlement), all or nothing. `rotate`: one statement that uses the token and
+ * issues its successor, with exactly one winner when a token is used twice at once.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createDb } from '@imagehub/db';
@@ -96,5 +97,70 @@ describe('SessionStore.open', () => {
     };
     await expect(sessions.open(randomUUID(), { alongside })).rejects.toMatchObject({ code: '23503' });
     expect(await db('auth.rate_limits').where('key', marker)).toEqual([]);
+  });
+});
+
+describe('SessionStore.rotate', () => {
+  it('marks the token used, touches its session and stores the successor, in one statement', async () => {
+    const user = await newUser();
+    const opened = await sessions.open(user.id);
+    const [before] = await db('auth.sessions').where('id', opened.sessionId).select('last_used_at');
+    const statements: string[] = [];
+    const listener = (q: { sql: string }) => statements.push(q.sql);
+    db.on('query', listener);
+    const rotated = await sessions.rotate(opened.refreshToken);
+    db.off('query', listener);
+    expect(statements).toHaveLength(1);
+    expect(rotated).toMatchObject({ outcome: 'rotated', userId: user.id, sessionId: opened.sessionId });
+    const [after] = await db('auth.sessions').where('id', opened.sessionId).select('last_used_at');
+    expect(after.last_used_at.getTime()).toBeGreaterThan(before.last_used_at.getTime());
+    // The successor works once; the old token presented again is reuse and ends the session.
+    if (rotated.outcome !== 'rotated') throw new Error('not rotated');
+    expect(rotated.refreshToken).not.toBe(opened.refreshToken);
+    expect((await sessions.rotate(rotated.refreshToken)).outcome).toBe('rotated');
+    expect(await sessions.rotate(opened.refreshToken)).toMatchObject({
+      outcome: 'reused',
+      sessionId: opened.sessionId,
+    });
+    expect(await liveIds(user.id)).toEqual([]);
+    expect(await sessions.listRevoked()).toContain(opened.sessionId);
+  });
+
+  it('lets exactly one of two concurrent uses of a token rotate it; the other is reuse', async () => {
+    const user = await newUser();
+    const opened = await sessions.open(user.id);
+    const outcomes = await Promise.all([
+      sessions.rotate(opened.refreshToken),
+      sessions.rotate(opened.refreshToken),
+    ]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['reused', 'rotated']);
+    const tokens = await db('auth.refresh_tokens').where('session_id', opened.sessionId);
+    // The first token and exactly one successor: the loser wrote nothing.
+    expect(tokens).toHaveLength(2);
+  });
+
+  it('never issues a successor that outlives its session', async () => {
+    const shortLived = new SessionStore(db, {
+      refreshTokenTtlSec: 3600,
+      maxAgeSec: 60,
+      maxPerUser: MAX_PER_USER,
+      revocationTtlSec: 600,
+    });
+    const user = await newUser();
+    const opened = await shortLived.open(user.id);
+    expect((await shortLived.rotate(opened.refreshToken)).outcome).toBe('rotated');
+    const [session] = await db('auth.sessions').where('id', opened.sessionId).select('expires_at');
+    const tokens = await db('auth.refresh_tokens').where('session_id', opened.sessionId).select('expires_at');
+    expect(tokens).toHaveLength(2);
+    for (const token of tokens) expect(token.expires_at.getTime()).toBe(session.expires_at.getTime());
+  });
+
+  it('rotates nothing for a revoked session, and an unknown token is invalid', async () => {
+    const user = await newUser();
+    const opened = await sessions.open(user.id);
+    await sessions.revokeOwnSession(user.id, opened.sessionId);
+    expect(await sessions.rotate(opened.refreshToken)).toEqual({ outcome: 'invalid' });
+    expect(await sessions.rotate(randomBytes(32).toString('base64url'))).toEqual({ outcome: 'invalid' });
+    expect(await db('auth.refresh_tokens').where('session_id', opened.sessionId)).toHaveLength(1);
   });
 });

@@ -118,7 +118,7 @@ export class SessionStore {
         [userId, maxPerUser - 1],
       ),
       {
-        // A token never outlives its session (see addToken).
+        // A token never outlives its session (rotate keeps to that too).
         sql: `issued as (
          insert into auth.refresh_tokens (token_hash, session_id, expires_at)
          select ?, id, least(now() + make_interval(secs => ?), expires_at) from opened)`,
@@ -130,37 +130,56 @@ export class SessionStore {
   }
 
   /**
-   * Marks the token used and issues its successor, atomically. The conditional UPDATE is the
-   * arbiter between concurrent uses: only one of them sees `used_at is null`; the other finds a
-   * used token, which is treated as reuse.
+   * Marks the token used and issues its successor, in ONE statement (one round trip, no BEGIN and
+   * COMMIT): the token marked used, its session touched, the successor's hash stored, all or none.
+   * The conditional UPDATE is the arbiter between concurrent uses: only one of them sees
+   * `used_at is null` (the other waits for its row lock, then finds the token used), and that one
+   * is treated as reuse below.
    */
   async rotate(token: string): Promise<RotationResult> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return { outcome: 'invalid' };
     const tokenHash = hashToken(token);
-    const rotated = await this.db.transaction(async (trx) => {
-      const result = await trx.raw<{ rows: { session_id: string; user_id: string }[] }>(
-        `update auth.refresh_tokens t
-            set used_at = now()
-           from auth.sessions s
-          where t.token_hash = ?
-            and t.used_at is null
-            and t.expires_at > now()
-            and s.id = t.session_id
-            and s.revoked_at is null
-            and s.expires_at > now()
-        returning t.session_id, s.user_id`,
-        [tokenHash],
-      );
-      const row = result.rows[0];
-      if (!row) return undefined;
-      await trx('auth.sessions').update({ last_used_at: trx.fn.now() }).where('id', row.session_id);
+    const successor = randomBytes(32).toString('base64url');
+    const [rotated] = await runWith<{ session_id: string; user_id: string }>(
+      this.db,
+      [
+        {
+          sql: `used as (
+           update auth.refresh_tokens t
+              set used_at = now()
+             from auth.sessions s
+            where t.token_hash = ?
+              and t.used_at is null
+              and t.expires_at > now()
+              and s.id = t.session_id
+              and s.revoked_at is null
+              and s.expires_at > now()
+           returning t.session_id, s.user_id, s.expires_at as session_expires_at)`,
+          bindings: [tokenHash],
+        },
+        {
+          sql: `touched as (
+           update auth.sessions s set last_used_at = now() from used where s.id = used.session_id)`,
+          bindings: [],
+        },
+        {
+          // A token never outlives its session: rotation does not extend a session past its expiry.
+          sql: `reissued as (
+           insert into auth.refresh_tokens (token_hash, session_id, expires_at)
+           select ?, session_id, least(now() + make_interval(secs => ?), session_expires_at) from used)`,
+          bindings: [hashToken(successor), this.options.refreshTokenTtlSec],
+        },
+      ],
+      'select session_id, user_id from used',
+    );
+    if (rotated) {
       return {
-        userId: row.user_id,
-        sessionId: row.session_id,
-        refreshToken: await this.addToken(row.session_id, trx),
+        outcome: 'rotated',
+        userId: rotated.user_id,
+        sessionId: rotated.session_id,
+        refreshToken: successor,
       };
-    });
-    if (rotated) return { outcome: 'rotated', ...rotated };
+    }
 
     const known = await this.db('auth.refresh_tokens as t')
       .join('auth.sessions as s', 's.id', 't.session_id')
@@ -271,16 +290,5 @@ export class SessionStore {
        )`,
       bindings: [...bindings, this.options.revocationTtlSec],
     };
-  }
-
-  private async addToken(sessionId: string, trx: Knex.Transaction): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
-    // A token never outlives its session: rotation does not extend a session past its expiry.
-    await trx.raw(
-      `insert into auth.refresh_tokens (token_hash, session_id, expires_at)
-       select ?, id, least(now() + make_interval(secs => ?), expires_at) from auth.sessions where id = ?`,
-      [hashToken(token), this.options.refreshTokenTtlSec, sessionId],
-    );
-    return token;
   }
 }
