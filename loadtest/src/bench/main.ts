@@ -3,13 +3,14 @@
  * production mode (compiled, as the images run it; `--dev` for development mode), seeds users and
  * images, measures the scenarios of issues 6, 14, 15 and 17 side by side in one run, prints a
  * table with the targets met or not, and writes bench/results/<date>.json plus a chart
- * (<date>.svg, copied to latest.svg). `--only` runs some scenarios alone.
+ * (<date>.svg, copied to latest.svg; a later run the same day is <date>-2, -3, ...). `--only` runs
+ * some scenarios alone.
  *
  * Exit status says whether the harness worked, never whether a figure was good: timing figures
  * are reported, not asserted.
  */
 import { execSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -291,8 +292,9 @@ async function main(argv: string[]): Promise<number> {
       : path.join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
   const suffix = `${smoke ? '-smoke' : ''}${mode.nodeEnv === 'development' ? '-dev' : ''}`;
-  const jsonPath = path.join(outDir, `${date}${suffix}.json`);
-  const svgPath = path.join(outDir, `${date}${suffix}.svg`);
+  const stem = resultStem(outDir, `${date}${suffix}`);
+  const jsonPath = path.join(outDir, `${stem}.json`);
+  const svgPath = path.join(outDir, `${stem}.svg`);
   writeFileSync(jsonPath, `${JSON.stringify(record, null, 2)}\n`);
   writeFileSync(
     svgPath,
@@ -318,6 +320,18 @@ async function main(argv: string[]): Promise<number> {
   const broken = brokenScenarios(figures);
   for (const problem of broken) log(`BROKEN: ${problem}`);
   return broken.length > 0 ? 1 : 0;
+}
+
+/**
+ * `<date>` for a day's first run, `<date>-2`, `-3`, ... for later ones: every run keeps its own
+ * results file and chart (a second run the same day wrote over the first before).
+ */
+export function resultStem(dir: string, base: string): string {
+  const taken = (stem: string) =>
+    existsSync(path.join(dir, `${stem}.json`)) || existsSync(path.join(dir, `${stem}.svg`));
+  let stem = base;
+  for (let run = 2; taken(stem); run++) stem = `${base}-${run}`;
+  return stem;
 }
 
 if (require.main === module) {

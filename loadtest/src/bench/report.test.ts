@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { LoadResult } from './load/job';
-import { parseOnly } from './main';
+import { parseOnly, resultStem } from './main';
 import { renderSvg, renderTable, renderTargets, type Target } from './report';
 import { compareRounds } from './rounds';
 import type { BaselineFigures, BenchSettings } from './scenarios';
@@ -248,5 +251,22 @@ describe('bench report', () => {
       login: { ...login, gateway: { ...result(0), firstFailure: 'HTTP 500' } },
     };
     expect(brokenScenarios(broken)).toEqual(['login: no successful request (HTTP 500)']);
+  });
+});
+
+describe('resultStem', () => {
+  it("names a day's later runs -2, -3, ... instead of writing over the first", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-results-'));
+    try {
+      expect(resultStem(dir, '2026-12-02')).toBe('2026-12-02');
+      writeFileSync(path.join(dir, '2026-12-02.json'), '{}');
+      expect(resultStem(dir, '2026-12-02')).toBe('2026-12-02-2');
+      writeFileSync(path.join(dir, '2026-12-02-2.svg'), '<svg/>');
+      expect(resultStem(dir, '2026-12-02')).toBe('2026-12-02-3');
+      // Another kind of run the same day has names of its own.
+      expect(resultStem(dir, '2026-12-02-smoke')).toBe('2026-12-02-smoke');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
