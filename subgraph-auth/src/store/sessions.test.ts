@@ -104,6 +104,10 @@ describe('SessionStore.rotate', () => {
   it('marks the token used, touches its session and stores the successor, in one statement', async () => {
     const user = await newUser();
     const opened = await sessions.open(user.id);
+    // An hour back, so that "touched" cannot pass by landing in the same millisecond as the sign-in.
+    await db('auth.sessions')
+      .where('id', opened.sessionId)
+      .update({ last_used_at: db.raw("now() - interval '1 hour'") });
     const [before] = await db('auth.sessions').where('id', opened.sessionId).select('last_used_at');
     const statements: string[] = [];
     const listener = (q: { sql: string }) => statements.push(q.sql);

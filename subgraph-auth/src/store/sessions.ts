@@ -133,8 +133,8 @@ export class SessionStore {
    * Marks the token used and issues its successor, in ONE statement (one round trip, no BEGIN and
    * COMMIT): the token marked used, its session touched, the successor's hash stored, all or none.
    * The conditional UPDATE is the arbiter between concurrent uses: only one of them sees
-   * `used_at is null` (the other waits for its row lock, then finds the token used), and that one
-   * is treated as reuse below.
+   * `used_at is null`; the other waits for the row lock, then finds the token used, which is
+   * treated as reuse below.
    */
   async rotate(token: string): Promise<RotationResult> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return { outcome: 'invalid' };
