@@ -99,15 +99,15 @@ export class SessionStore {
     userId: string,
     options: { db?: Knex | Knex.Transaction; userAgent?: string; alongside?: WithParts } = {},
   ): Promise<OpenedSession> {
-    const { maxAgeSec, maxPerUser, refreshTokenTtlSec } = this.options;
-    const refreshToken = randomBytes(32).toString('base64url');
+    const { maxAgeSec, maxPerUser } = this.options;
+    const issued = this.issueToken('opened');
     const parts: WithParts[] = [
       ...(options.alongside ? [options.alongside] : []),
       {
         sql: `opened as (
          insert into auth.sessions (user_id, user_agent, expires_at)
          values (?, ?, now() + make_interval(secs => ?))
-         returning id, expires_at)`,
+         returning id as session_id, expires_at as session_expires_at)`,
         bindings: [userId, storedUserAgent(options.userAgent), maxAgeSec],
       },
       this.revokeParts(
@@ -117,16 +117,14 @@ export class SessionStore {
                  offset ?)`,
         [userId, maxPerUser - 1],
       ),
-      {
-        // A token never outlives its session (rotate keeps to that too).
-        sql: `issued as (
-         insert into auth.refresh_tokens (token_hash, session_id, expires_at)
-         select ?, id, least(now() + make_interval(secs => ?), expires_at) from opened)`,
-        bindings: [hashToken(refreshToken), refreshTokenTtlSec],
-      },
+      issued.part,
     ];
-    const [opened] = await runWith<{ id: string }>(options.db ?? this.db, parts, 'select id from opened');
-    return { sessionId: opened!.id, refreshToken };
+    const [opened] = await runWith<{ session_id: string }>(
+      options.db ?? this.db,
+      parts,
+      'select session_id from opened',
+    );
+    return { sessionId: opened!.session_id, refreshToken: issued.token };
   }
 
   /**
@@ -139,7 +137,7 @@ export class SessionStore {
   async rotate(token: string): Promise<RotationResult> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return { outcome: 'invalid' };
     const tokenHash = hashToken(token);
-    const successor = randomBytes(32).toString('base64url');
+    const successor = this.issueToken('used');
     const [rotated] = await runWith<{ session_id: string; user_id: string }>(
       this.db,
       [
@@ -162,13 +160,7 @@ export class SessionStore {
            update auth.sessions s set last_used_at = now() from used where s.id = used.session_id)`,
           bindings: [],
         },
-        {
-          // A token never outlives its session: rotation does not extend a session past its expiry.
-          sql: `reissued as (
-           insert into auth.refresh_tokens (token_hash, session_id, expires_at)
-           select ?, session_id, least(now() + make_interval(secs => ?), session_expires_at) from used)`,
-          bindings: [hashToken(successor), this.options.refreshTokenTtlSec],
-        },
+        successor.part,
       ],
       'select session_id, user_id from used',
     );
@@ -177,7 +169,7 @@ export class SessionStore {
         outcome: 'rotated',
         userId: rotated.user_id,
         sessionId: rotated.session_id,
-        refreshToken: successor,
+        refreshToken: successor.token,
       };
     }
 
@@ -272,6 +264,24 @@ export class SessionStore {
       'select count(*) as ended from ended',
     );
     return Number(row?.ended ?? 0);
+  }
+
+  /**
+   * A new refresh token, and the part (named `issued`) that stores its hash for the session the
+   * part `from` returns (as `session_id` and `session_expires_at`). A token never outlives its
+   * session: neither a sign-in nor a rotation extends a session past its expiry.
+   */
+  private issueToken(from: string): { token: string; part: WithParts } {
+    const token = randomBytes(32).toString('base64url');
+    return {
+      token,
+      part: {
+        sql: `issued as (
+         insert into auth.refresh_tokens (token_hash, session_id, expires_at)
+         select ?, session_id, least(now() + make_interval(secs => ?), session_expires_at) from ${from})`,
+        bindings: [hashToken(token), this.options.refreshTokenTtlSec],
+      },
+    };
   }
 
   /** `revokeWhere` as parts of a statement (named `ended`, `listed`, `pruned`; see WithParts). */
