@@ -90,6 +90,14 @@ export const REFUSED_UPLOAD_FORMS: [label: string, code: string, options: Multip
   ['no file part', 'BAD_USER_INPUT', { omitFile: true }],
   ['a file part the map does not name', 'BAD_USER_INPUT', { map: '{"1": ["variables.file"]}' }],
   ['a map path to a variable that does not exist', 'BAD_USER_INPUT', { map: '{"0": ["variables.other"]}' }],
+  [
+    'a second file',
+    'BAD_USER_INPUT',
+    {
+      map: '{"0": ["variables.file"], "1": ["variables.other"]}',
+      extraParts: [{ name: '1', body: Buffer.from('x') }],
+    },
+  ],
 ];
 
 /** Sends a hand-built multipart body to a service's `/graphql` (gateway or subgraph), signed in as `token`. */

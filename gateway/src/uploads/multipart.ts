@@ -301,8 +301,9 @@ function refuse(req: Request, res: Response, error: Error): void {
   const tooLarge = error instanceof PayloadTooLargeError;
   const status = known?.status ?? (tooLarge ? 413 : 400);
   const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST);
+  // Every refusal of the file itself names the argument, as the contract's BAD_USER_INPUT does.
   const extensions =
-    code === ErrorCode.PAYLOAD_TOO_LARGE
+    code === ErrorCode.PAYLOAD_TOO_LARGE || code === ErrorCode.BAD_USER_INPUT
       ? { code, field: 'file' }
       : code === ErrorCode.TOO_MANY_REQUESTS || code === ErrorCode.SERVICE_UNAVAILABLE
         ? { code, retryAfter: 1 }

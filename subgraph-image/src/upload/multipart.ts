@@ -71,6 +71,10 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
  *   resolver counts the file's bytes itself (see readLimited).
  * Then graphql-upload-minimal parses the parts and the file streams into the resolver.
  */
+/** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
+const TOO_MANY_FILES = /max file uploads exceeded/;
+const ONE_FILE_ONLY = 'Only one file per request is accepted';
+
 export function multipartUploads(options: {
   maxUploadBytes: number;
   verifier: TokenVerifier;
@@ -118,9 +122,15 @@ export function multipartUploads(options: {
       });
       next();
     } catch (error) {
+      const message = (error as Error).message;
+      // graphql-upload-minimal answers a second file 413, as if the body were too big; it is a
+      // usable request with one file too many, refused as the gateway refuses it.
+      if (TOO_MANY_FILES.test(message)) {
+        return refuse(req, res, 400, ErrorCode.BAD_USER_INPUT, ONE_FILE_ONLY, { field: 'file' });
+      }
       const status = (error as { status?: number }).status ?? 400;
       const code = status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : 'BAD_REQUEST';
-      refuse(req, res, status >= 400 && status < 600 ? status : 400, code, (error as Error).message);
+      refuse(req, res, status >= 400 && status < 600 ? status : 400, code, message);
     }
   };
 }
