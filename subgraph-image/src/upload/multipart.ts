@@ -62,6 +62,10 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
   req.once('error', () => {});
 }
 
+/** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
+const TOO_MANY_FILES = /max file uploads exceeded/;
+const ONE_FILE_ONLY = 'Only one file per request is accepted';
+
 /**
  * GraphQL multipart requests (uploads), checked before a byte of the file is read:
  * - CSRF: a browser can send multipart cross-site without a preflight, so a custom header is required,
@@ -71,10 +75,6 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
  *   resolver counts the file's bytes itself (see readLimited).
  * Then graphql-upload-minimal parses the parts and the file streams into the resolver.
  */
-/** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
-const TOO_MANY_FILES = /max file uploads exceeded/;
-const ONE_FILE_ONLY = 'Only one file per request is accepted';
-
 export function multipartUploads(options: {
   maxUploadBytes: number;
   verifier: TokenVerifier;
