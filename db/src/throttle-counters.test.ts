@@ -10,7 +10,7 @@ describe('persistence of the tables', () => {
   const db = createDb({ url: testDatabaseUrl(), applicationName: 'test', poolMax: 1 });
   afterAll(() => db.destroy());
 
-  it('is unlogged for the rate-limit counters and for nothing else in the auth and image schemas', async () => {
+  it('is unlogged for the rate-limit counters and for nothing else in the auth, image and bus schemas', async () => {
     const unlogged: { table: string }[] = (
       await db.raw(`
         select n.nspname || '.' || c.relname as table
