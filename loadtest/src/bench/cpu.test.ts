@@ -71,10 +71,11 @@ describe('CPU of a process tree (Postgres: postmaster and backends)', () => {
     const parentCpu = await reaped();
     const { tree } = meter.stop();
     // The child's CPU (its start, the burn, its exit) and the parent's meanwhile (the fork, relaying
-    // lines: more on a loaded machine, so it is measured, not assumed); counted twice, the child's
-    // would add another 300 ms. What neither reports is the child's exit, after its line: up to ~150 ms.
+    // lines: more on a loaded machine, so it is measured, not assumed). What neither reports is the
+    // child's exit, after its line: up to ~200 ms on a loaded CI machine (it came to 203 ms once).
+    // Counted twice, the child's whole CPU (over 300 ms) would come on top and pass the bound.
     expect(tree).toBeGreaterThanOrEqual(childCpu - TICKS);
-    expect(tree).toBeLessThan(childCpu + parentCpu + 200);
+    expect(tree).toBeLessThan(childCpu + parentCpu + 250);
   }, 30_000);
 
   it('counts what a child alive at the first reading used before it exited, never less than zero', async () => {
