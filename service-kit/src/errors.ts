@@ -22,6 +22,9 @@ export function codedError(code: ErrorCode, message: string, extensions: Record<
 export const badUserInput = (field: string, message: string) =>
   codedError(ErrorCode.BAD_USER_INPUT, message, { field });
 
+/** An upload request with more than one file, in the same words at the gateway and the image subgraph. */
+export const ONE_FILE_PER_REQUEST = 'Only one file per request is accepted';
+
 /**
  * Why a request is UNAUTHENTICATED (`extensions.reason`, api-contract.graphql). A client refreshes
  * on TOKEN_EXPIRED and sends the user to log in on every other reason.

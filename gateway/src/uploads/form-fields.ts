@@ -5,7 +5,7 @@
  * unusable: BAD_REQUEST (the contract's "malformed multipart"). A usable form that says something
  * wrong about the file (none, two, a path to nowhere) is the `file` argument's problem: BAD_USER_INPUT.
  */
-import { ErrorCode } from '@imagehub/service-kit';
+import { ErrorCode, ONE_FILE_PER_REQUEST } from '@imagehub/service-kit';
 import { type StreamedUpload, UploadRequestError } from './upload';
 
 export const badRequest = (message: string) => new UploadRequestError(400, ErrorCode.BAD_REQUEST, message);
@@ -35,7 +35,7 @@ export function parseMap(text: string): Record<string, string[]> {
     throw badRequest('The "map" field must be an object');
   }
   const entries = Object.entries(value);
-  if (entries.length > 1) throw badUpload('Only one file per request is accepted');
+  if (entries.length > 1) throw badUpload(ONE_FILE_PER_REQUEST);
   for (const [, paths] of entries) {
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) {
       throw badRequest('Every "map" entry must be a non-empty list of paths');

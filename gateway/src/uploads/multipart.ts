@@ -3,6 +3,7 @@ import {
   answerThenLinger,
   type BearerAuthentication,
   ErrorCode,
+  ONE_FILE_PER_REQUEST,
   revocationsUnavailableBody,
 } from '@imagehub/service-kit';
 import busboy from 'busboy';
@@ -225,7 +226,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       next();
     });
 
-    parser.on('filesLimit', () => fail(badUpload('Only one file per request is accepted')));
+    parser.on('filesLimit', () => fail(badUpload(ONE_FILE_PER_REQUEST)));
     parser.on('partsLimit', () => fail(badUpload('Too many parts in the multipart request')));
     parser.on('fieldsLimit', () => fail(badUpload('Too many fields in the multipart request')));
     parser.on('error', (error: Error) => fail(badRequest(`Malformed multipart request: ${error.message}`)));

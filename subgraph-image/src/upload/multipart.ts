@@ -1,6 +1,7 @@
 import {
   answerThenLinger,
   ErrorCode,
+  ONE_FILE_PER_REQUEST,
   type RevocationList,
   revocationsUnavailableBody,
   type TokenVerifier,
@@ -64,7 +65,6 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
 
 /** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
 const TOO_MANY_FILES = /max file uploads exceeded/;
-const ONE_FILE_ONLY = 'Only one file per request is accepted';
 
 /**
  * GraphQL multipart requests (uploads), checked before a byte of the file is read:
@@ -126,7 +126,7 @@ export function multipartUploads(options: {
       // graphql-upload-minimal answers a second file 413, as if the body were too big; it is a
       // usable request with one file too many, refused as the gateway refuses it.
       if (TOO_MANY_FILES.test(message)) {
-        return refuse(req, res, 400, ErrorCode.BAD_USER_INPUT, ONE_FILE_ONLY, { field: 'file' });
+        return refuse(req, res, 400, ErrorCode.BAD_USER_INPUT, ONE_FILE_PER_REQUEST, { field: 'file' });
       }
       const status = (error as { status?: number }).status ?? 400;
       const code = status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : 'BAD_REQUEST';
