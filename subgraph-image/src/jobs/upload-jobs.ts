@@ -4,6 +4,7 @@ import { addToOutbox, type Envelope, envelope } from '@imagehub/messaging';
 import { codedError, ErrorCode } from '@imagehub/service-kit';
 import type { GraphQLError } from 'graphql';
 import type { Image } from '../store/image-store';
+import { copyRow } from './binary-copy';
 
 /** The service's outbox (image.outbox): jobs and events leave through it, in the transaction that made them. */
 export const OUTBOX_TABLE = 'image.outbox';
@@ -72,12 +73,12 @@ export class UploadJobs {
         owner_id: ownerId,
         deadline: trx.raw(`now() + ? * interval '1 millisecond'`, [leaseMs]),
       });
-      await trx('image.quarantine').insert({
-        id,
-        owner_id: ownerId,
-        filename,
-        data: bytes,
-        byte_size: bytes.length,
+      await copyRow(trx, 'image.quarantine', {
+        id: { uuid: id },
+        owner_id: { uuid: ownerId },
+        filename: { text: filename },
+        data: { bytea: bytes },
+        byte_size: { int4: bytes.length },
       });
       await addToOutbox(trx, OUTBOX_TABLE, [{ destination: { queue: this.queue }, message: job }]);
     });
