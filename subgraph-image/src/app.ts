@@ -39,10 +39,13 @@ import { PostgresBlobStore } from './store/blob-store';
 import { ImageStore } from './store/image-store';
 import { UploadAdmission } from './upload/admission';
 import { multipartUploads } from './upload/multipart';
+import { UploadBuffers } from './upload/upload-buffers';
 import { UploadService } from './upload/upload-service';
 
 /** How long after its deadline a job row (and its quarantined original) is swept. */
 const JOB_SWEEP_GRACE_MS = 10 * 60_000;
+/** Upload buffers unused this long are dropped: a burst of uploads does not stay in the RSS. */
+const UPLOAD_BUFFER_IDLE_MS = 30_000;
 
 export interface ServerOverrides {
   logger?: Logger;
@@ -107,7 +110,18 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     images,
     bus,
     signer: new UrlSigner(config.urlSigningKey, config.publicUrl, config.signedUrlTtlSec, overrides.now),
-    uploads: new UploadService(images, jobs, waiter, bus, new UploadAdmission(db, config.uploads), config),
+    uploads: new UploadService(
+      images,
+      jobs,
+      waiter,
+      bus,
+      new UploadAdmission(db, config.uploads),
+      config,
+      new UploadBuffers(config.maxUploadBytes, {
+        maxIdle: config.uploads.inFlight,
+        idleMs: UPLOAD_BUFFER_IDLE_MS,
+      }),
+    ),
   };
   // Rows of jobs whose waiter died with its process, long after no worker may store them.
   const sweeper = setInterval(() => {

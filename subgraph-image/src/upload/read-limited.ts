@@ -3,26 +3,26 @@ import { badUserInput } from '@imagehub/service-kit';
 import { payloadTooLarge } from './errors';
 
 /**
- * Reads an upload stream into one buffer, counting bytes as they arrive and stopping at the first
- * byte over `maxBytes`: the upload library's own size limit truncates silently (the stream just
- * ends), so it cannot be trusted to report an oversized file. The decoders need the whole encoded
- * file anyway, so holding at most `maxBytes` of it is the floor; nothing beyond that is buffered.
+ * Reads an upload stream into `into` (from its start), counting bytes as they arrive and stopping at
+ * the first byte over `into.length`, the limit: the upload library's own size limit truncates
+ * silently (the stream just ends), so it cannot be trusted to report an oversized file. The decoders
+ * need the whole encoded file anyway, so holding it once is the floor; each chunk is copied as it
+ * arrives and dropped (see UploadBuffers). Returns the part of `into` that holds the file.
  */
-export async function readLimited(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+export async function readLimited(stream: Readable, into: Buffer): Promise<Buffer> {
+  const maxBytes = into.length;
   let total = 0;
   try {
     for await (const chunk of stream) {
-      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      total += buffer.length;
-      if (total > maxBytes) {
+      const buffer = chunk as Uint8Array;
+      if (total + buffer.length > maxBytes) {
         throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
       }
-      chunks.push(buffer);
+      into.set(buffer, total);
+      total += buffer.length;
     }
   } catch (error) {
-    // Whatever is left of the part is discarded by the multipart parser; we stop holding what we read.
-    chunks.length = 0;
+    // Whatever is left of the part is discarded by the multipart parser.
     stream.resume();
     if (isCodedError(error)) throw error;
     throw badUserInput('file', 'The upload was interrupted');
@@ -31,7 +31,7 @@ export async function readLimited(stream: Readable, maxBytes: number): Promise<B
   if ((stream as Readable & { truncated?: boolean }).truncated) {
     throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return into.subarray(0, total);
 }
 
 function isCodedError(error: unknown): boolean {

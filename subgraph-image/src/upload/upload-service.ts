@@ -9,6 +9,7 @@ import { payloadTooLarge, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
 import { type ImageLimits, inspectImage } from './process-image';
 import { readLimited } from './read-limited';
+import { BufferInUse, type UploadBuffers } from './upload-buffers';
 
 export interface UploadLimits {
   maxUploadBytes: number;
@@ -39,6 +40,7 @@ export class UploadService {
     private readonly bus: Bus,
     private readonly admission: UploadAdmission,
     private readonly limits: UploadLimits,
+    private readonly buffers: UploadBuffers,
   ) {}
 
   async upload(ownerId: string, file: Promise<FileUpload>, signal: AbortSignal): Promise<Image> {
@@ -52,16 +54,24 @@ export class UploadService {
         const { usedBytes } = await this.images.usage(ownerId);
         if (usedBytes >= quotaBytes) throw quotaExceeded(quotaBytes, usedBytes);
       }
-      const bytes = await readLimited(openStream(upload), maxUploadBytes);
-      const { type } = await inspectImage(bytes, { maxPixels: maxImagePixels, ...imageBudget });
-      // With the broker away the job would only wait in the outbox: say so now, store nothing.
-      if (!(await this.bus.transport.isReady()))
-        throw processingUnavailable('the message broker is unreachable');
-      signal.throwIfAborted();
-      const now = Date.now();
-      const deadline = now + uploadDeadlineMs;
       const { leaseMs } = this.waiter;
-      const jobId = await this.jobs.enqueue(ownerId, sanitizeFilename(upload.filename, type), bytes, leaseMs);
+      const { jobId, now } = await this.buffers.use(async (buffer) => {
+        const bytes = await readLimited(openStream(upload), buffer);
+        const { type } = await inspectImage(bytes, { maxPixels: maxImagePixels, ...imageBudget });
+        // With the broker away the job would only wait in the outbox: say so now, store nothing.
+        if (!(await this.bus.transport.isReady()))
+          throw processingUnavailable('the message broker is unreachable');
+        signal.throwIfAborted();
+        const now = Date.now();
+        try {
+          const filename = sanitizeFilename(upload.filename, type);
+          return { jobId: await this.jobs.enqueue(ownerId, filename, bytes, leaseMs), now };
+        } catch (error) {
+          // The bytes may still sit in a socket's write queue: this buffer is not reused.
+          throw new BufferInUse(error);
+        }
+      });
+      const deadline = now + uploadDeadlineMs;
       this.bus.relay.wake();
       try {
         const outcome = await this.waiter.wait(jobId, deadline, now + leaseMs, signal);
