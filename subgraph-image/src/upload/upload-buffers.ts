@@ -5,8 +5,9 @@
  * to Postgres, left several MiB of dead buffers per upload that V8 frees only at its next full
  * collection, which it schedules by how much such memory has piled up (tens of MiB): under 4
  * concurrent 5 MiB uploads the image API grew by 35-66 MiB. Copying each chunk into a buffer that
- * outlives the upload lets the chunks die young, and leaves no large garbage at all; a buffer's pages
- * are touched only as far as the largest file it held.
+ * outlives the upload means no chunk is kept for the whole upload and nothing of the file's size is
+ * allocated per upload (the socket reads' own buffers remain, Node's); a buffer's pages are touched
+ * only as far as the largest file it held.
  *
  * A buffer goes back for reuse only when the upload using it succeeded or failed before its bytes left
  * this process; otherwise something (a socket write) may still read it, and the garbage collector
