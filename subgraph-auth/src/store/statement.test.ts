@@ -4,9 +4,9 @@
  * logins of one account, whose throttle statements lock the same counters).
  */
 import { randomUUID } from 'node:crypto';
-import { createDb, type Knex } from '@imagehub/db';
+import { createDb, type Knex, statementName } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
-import { isDeadlock, runWith, statementName } from './statement';
+import { isDeadlock, runWith } from './statement';
 
 const db = createDb({ url: testDatabaseUrl(), applicationName: 'statement-test', poolMax: 3 });
 const table = `statement_test_${randomUUID().replaceAll('-', '')}`;
@@ -115,7 +115,7 @@ describe('runWith', () => {
       expect(await add('b', 3)).toEqual([{ points: b + 3 }]);
       expect(await add('a', 5)).toEqual([{ points: a + 7 }]);
       const prepared = await single.raw<{ rows: { name: string }[] }>(
-        `select name from pg_prepared_statements where name like 'with\\_%'`,
+        `select name from pg_prepared_statements where name like 'prepared\\_%'`,
       );
       const sql = `with added as (update ${table} set points = points + ? where key = ? returning points)\nselect points from added`;
       expect(prepared.rows).toEqual([{ name: statementName(sql) }]);

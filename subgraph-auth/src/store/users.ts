@@ -1,4 +1,4 @@
-import type { Knex } from '@imagehub/db';
+import { type Knex, runPrepared } from '@imagehub/db';
 import { isUuid } from '@imagehub/service-kit';
 import type { RowRead } from './statement';
 
@@ -17,6 +17,9 @@ interface UserRow {
 }
 
 const USER_COLUMNS = ['id', 'email', 'name', 'created_at'] as const;
+// One text for any number of ids (an array), so it is prepared once per connection: every
+// signed-in read starts with it.
+const USERS_BY_IDS = `select ${USER_COLUMNS.join(', ')} from auth.users where id = any(?::uuid[])`;
 const EMAIL_UNIQUE_INDEX = 'users_email_lower_key';
 
 export interface Credentials {
@@ -70,7 +73,7 @@ export class UserStore {
   async findByIds(ids: readonly string[]): Promise<User[]> {
     const valid = [...new Set(ids.filter(isUuid))];
     if (valid.length === 0) return [];
-    const rows: UserRow[] = await this.db('auth.users').select(USER_COLUMNS).whereIn('id', valid);
+    const rows = await runPrepared<UserRow>(this.db, USERS_BY_IDS, [valid]);
     return rows.map(toUser);
   }
 

@@ -1,4 +1,4 @@
-import type { Knex } from '@imagehub/db';
+import { type Knex, runPrepared } from '@imagehub/db';
 import { addToOutbox, envelope } from '@imagehub/messaging';
 import type { ImageVariant } from '../signing';
 import type { ProcessedImage } from '../upload/process-image';
@@ -84,6 +84,14 @@ const COLUMNS = [
   'thumbnail_sha256',
   'created_at',
 ] as const;
+
+// The listing's two texts, fixed so that each is prepared once per connection (every gallery page
+// and every federated read runs one): newest first, ties on created_at broken by id.
+const LIST_BY_OWNER = `select ${COLUMNS.join(', ')} from image.images where owner_id = ?
+  order by created_at desc, id desc limit ?`;
+const LIST_BY_OWNER_AFTER = `select ${COLUMNS.join(', ')} from image.images
+  where owner_id = ? and (created_at, id) < (?, ?)
+  order by created_at desc, id desc limit ?`;
 
 const toImage = (row: ImageRow): Image => ({
   id: row.id,
@@ -245,16 +253,14 @@ export class ImageStore {
 
   /** Newest first; ties on created_at broken by id, so every image appears exactly once across pages. */
   async listByOwner(ownerId: string, first: number, after?: ImagePosition): Promise<ImagePage> {
-    const query = this.db('image.images')
-      .select(COLUMNS)
-      .where({ owner_id: ownerId })
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .limit(first + 1);
-    if (after) query.andWhereRaw('(created_at, id) < (?, ?)', [after.createdAt, after.id]);
-    const rows: ImageRow[] = await query;
+    const rows = after
+      ? await runPrepared<ImageRow>(this.db, LIST_BY_OWNER_AFTER, [
+          ownerId,
+          after.createdAt,
+          after.id,
+          first + 1,
+        ])
+      : await runPrepared<ImageRow>(this.db, LIST_BY_OWNER, [ownerId, first + 1]);
     return { images: rows.slice(0, first).map(toImage), hasNextPage: rows.length > first };
   }
 
