@@ -10,8 +10,8 @@ describe('runPrepared', () => {
 
   const prepared = async () =>
     (
-      await db.raw<{ rows: { name: string; statement: string }[] }>(
-        `select name, statement from pg_prepared_statements where name like 'prepared\\_%' order by name`,
+      await db.raw<{ rows: { name: string }[] }>(
+        `select name from pg_prepared_statements where name like 'prepared\\_%' order by name`,
       )
     ).rows;
 
