@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createDb, type Knex } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { makeJpeg } from './test-images';
@@ -133,6 +133,10 @@ describe('myImages', () => {
     for (const after of [
       'garbage!',
       Buffer.from('2026-01-01|not-a-uuid').toString('base64url'),
+      // Dates JavaScript accepts but Postgres' timestamps cannot hold, or not in the cursor's form.
+      Buffer.from(`-271821-04-20T00:00:00.000Z|${randomUUID()}`).toString('base64url'),
+      Buffer.from(`+275760-09-13T00:00:00.000Z|${randomUUID()}`).toString('base64url'),
+      Buffer.from(`2026-01-01|${randomUUID()}`).toString('base64url'),
       'x'.repeat(500),
     ]) {
       const result = await page(token, 5, after);

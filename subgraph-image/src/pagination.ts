@@ -25,8 +25,15 @@ export function decodeCursor(cursor: string | null | undefined): ImagePosition |
   if (cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
   const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
-  if (extra !== undefined || !isUuid(id) || Number.isNaN(createdAt.getTime())) throw invalid();
+  // Only what encodeCursor writes: a valid instant in toISOString's four-digit-year form. A date
+  // JavaScript accepts may still be outside Postgres' range (-271821 is), which the query would
+  // fail on as an internal error.
+  if (extra !== undefined || !isUuid(id) || !isIsoInstant(createdAt, iso)) throw invalid();
   return { createdAt, id };
+}
+
+function isIsoInstant(date: Date, text: string | undefined): boolean {
+  return !Number.isNaN(date.getTime()) && /^\d{4}-/.test(text ?? '') && date.toISOString() === text;
 }
 
 /**
