@@ -17,6 +17,7 @@ import {
   type Service,
   singleUseUploads,
   TokenVerifier,
+  trustProxySetting,
 } from '@imagehub/service-kit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
@@ -158,6 +159,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       return answers.every(Boolean);
     },
   });
+  // The client's address (req.ip) is its socket's, unless the request comes from a listed proxy.
+  app.set('trust proxy', trustProxySetting(config.trustedProxies));
   app.use(corsFor(config.corsOrigins));
   app.use(webApp(config.webDir));
   app.get(

@@ -12,6 +12,7 @@ import {
   type RevocationConfig,
   revocationConfig,
   revocationEnv,
+  trustedProxies,
 } from '@imagehub/service-kit';
 import { z } from 'zod';
 import { REPO_ROOT } from './supergraph/paths';
@@ -53,6 +54,13 @@ const schema = z.object({
   GRAPHQL_IDE: z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional(),
   /** Browser origins allowed to call the API cross-origin; empty means same-origin only. */
   CORS_ORIGINS: csv,
+  /**
+   * The reverse proxies in front of the gateway (an ingress controller, a proxy on the same host)
+   * whose X-Forwarded-For entries it believes. Default none: every client is its socket address,
+   * whatever X-Forwarded-For it sends. Not `TRUST_PROXY`: npm start hands every service the same
+   * environment, and the auth subgraph's TRUST_PROXY names the gateway itself.
+   */
+  GATEWAY_TRUST_PROXY: trustedProxies('GATEWAY_TRUST_PROXY'),
   /** Size cap for JSON request bodies (a query plus variables; files travel as multipart). */
   MAX_JSON_BODY_BYTES: positiveInt(100 * 1024),
   MAX_QUERY_DEPTH: positiveInt(10),
@@ -69,7 +77,7 @@ const schema = z.object({
   UPLOAD_SLOTS: positiveInt(32),
   /** One user's uploads at once (the image subgraph allows as many: UPLOADS_IN_FLIGHT_PER_USER). */
   UPLOAD_SLOTS_PER_USER: positiveInt(2),
-  /** One client address's uploads at once. Behind a proxy every client has the proxy's address. */
+  /** One client address's uploads at once (the address as GATEWAY_TRUST_PROXY lets it be known). */
   UPLOAD_SLOTS_PER_IP: positiveInt(8),
   /** Slowest acceptable upload on average, after UPLOAD_RATE_GRACE_MS; slower ones are stopped (408). */
   UPLOAD_MIN_BYTES_PER_SEC: positiveInt(4096),
@@ -102,6 +110,8 @@ export interface Config {
   webDir: string;
   maxUploadBytes: number;
   corsOrigins: string[];
+  /** Express `trust proxy` addresses: whose X-Forwarded-For tells the client's address. */
+  trustedProxies: string[];
   maxJsonBodyBytes: number;
   limits: {
     maxQueryDepth: number;
@@ -140,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     webDir: e.WEB_DIR ?? path.join(REPO_ROOT, 'web/dist'),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     corsOrigins: e.CORS_ORIGINS,
+    trustedProxies: e.GATEWAY_TRUST_PROXY,
     maxJsonBodyBytes: e.MAX_JSON_BODY_BYTES,
     limits: {
       maxQueryDepth: e.MAX_QUERY_DEPTH,

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { listen } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
 import { noisePng } from '@imagehub/test-kit';
@@ -9,7 +10,11 @@ describe('the gateway front door', () => {
   let system: RunningSystem;
 
   beforeAll(async () => {
-    system = await startSystem({ recordAuthTraffic: true, gatewayEnv: { MAX_JSON_BODY_BYTES: '20000' } });
+    system = await startSystem({
+      recordAuthTraffic: true,
+      // 127.0.0.5 stands for a reverse proxy on the gateway's host (the tests' clients use 127.0.0.1).
+      gatewayEnv: { MAX_JSON_BODY_BYTES: '20000', GATEWAY_TRUST_PROXY: '127.0.0.5' },
+    });
   });
   afterAll(async () => {
     await system?.close();
@@ -32,7 +37,9 @@ describe('the gateway front door', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.headers.authorization).toBe(`Bearer ${user.accessToken}`);
     expect(seen[0]!.headers['x-request-id']).toBe(requestId);
-    expect(seen[0]!.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+    // The client's own X-Forwarded-For is not passed on: the subgraph trusts the gateway's address,
+    // which a client on the gateway's host shares, and would take the client's entry as its address.
+    expect(seen[0]!.headers['x-forwarded-for']).toBe('127.0.0.1');
 
     // Without one, the gateway makes a request id, echoes it, and the subgraph gets the same.
     const second = await gql(system.gatewayUrl, '{ me { name } }', { token: user.accessToken });
@@ -43,6 +50,44 @@ describe('the gateway front door', () => {
     expect(secondSeen.headers['x-forwarded-for']).toBe('127.0.0.1');
     // Sequential requests reuse one kept-alive connection instead of opening a new one each time.
     expect(secondSeen.remotePort).toBe(seen[0]!.remotePort);
+  });
+
+  it('believes X-Forwarded-For only from a GATEWAY_TRUST_PROXY address, and forwards the client address alone', async () => {
+    const user = await system.auth.registerUser();
+    const proxy = system.authProxy!;
+    const forwardedFrom = async (localAddress: string, forwardedFor: string) => {
+      // node:http, not undici: undici does not bind its sockets to a local address.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const outgoing = http.request(
+          `${system.gatewayUrl}/graphql`,
+          {
+            method: 'POST',
+            localAddress,
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${user.accessToken}`,
+              'x-forwarded-for': forwardedFor,
+            },
+          },
+          (response) => {
+            response.setEncoding('utf8');
+            let text = '';
+            response.on('data', (chunk: string) => {
+              text += chunk;
+            });
+            response.on('end', () => resolve(text));
+          },
+        );
+        outgoing.on('error', reject);
+        outgoing.end(JSON.stringify({ query: '{ me { id } }' }));
+      });
+      expect(JSON.parse(answer)).toEqual({ data: { me: { id: user.id } } });
+      return proxy.seen.filter((r) => r.url === '/graphql').at(-1)!.headers['x-forwarded-for'];
+    };
+    // From the listed proxy: the entry it appended is the client; what the client wrote before it is not.
+    expect(await forwardedFrom('127.0.0.5', '198.51.100.1, 203.0.113.9')).toBe('203.0.113.9');
+    // From anyone else, the same header changes nothing: the client is its socket address.
+    expect(await forwardedFrom('127.0.0.6', '198.51.100.1, 203.0.113.9')).toBe('127.0.0.6');
   });
 
   it("answers a read's owner { name } from the caller's own `me` answer, and asks auth again when it must", async () => {

@@ -9,6 +9,7 @@ export * from './lifecycle';
 export * from './lingering-close';
 export * from './logger';
 export * from './metrics';
+export * from './proxy-trust';
 export * from './revocations';
 export * from './scalars';
 export * from './single-use-uploads';

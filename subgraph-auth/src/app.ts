@@ -19,6 +19,7 @@ import {
   RevocationList,
   type Service,
   subgraphSchema,
+  trustProxySetting,
 } from '@imagehub/service-kit';
 import express, { type Express, type Request } from 'express';
 import { AccessTokenIssuer } from './auth/access-tokens';
@@ -112,7 +113,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     });
     // X-Forwarded-For counts only when the request comes from a listed proxy (the gateway), and
     // only the entries those proxies appended; anyone else is their socket address.
-    app.set('trust proxy', config.trustedProxies.length > 0 ? config.trustedProxies : false);
+    app.set('trust proxy', trustProxySetting(config.trustedProxies));
 
     app.get('/.well-known/jwks.json', (_req, res) => {
       res.setHeader('Cache-Control', 'public, max-age=300');

@@ -14,11 +14,11 @@ import {
   type RevocationConfig,
   revocationConfig,
   revocationEnv,
+  trustedProxies,
 } from '@imagehub/service-kit';
 import { z } from 'zod';
 import { loadSigningKeys } from './auth/signing-keys';
 import type { ThrottleOptions } from './auth/throttle';
-import { isProxyAddress } from './client-address';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -98,25 +98,7 @@ const schema = z.object({
    * address is judged by its socket address, whatever X-Forwarded-For it carries. Empty or `false`:
    * no proxy is trusted. Hop counts are refused: they trust whoever connects.
    */
-  TRUST_PROXY: z
-    .string()
-    .default('false')
-    .transform((v, ctx) => {
-      if (v === '' || v === 'false' || v === 'no') return [];
-      const entries = v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const bad = entries.filter((entry) => !isProxyAddress(entry));
-      if (bad.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `TRUST_PROXY must list the proxies' addresses or CIDR ranges (e.g. "loopback" or "10.42.0.0/16"), not ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
-        });
-        return z.NEVER;
-      }
-      return entries;
-    }),
+  TRUST_PROXY: trustedProxies('TRUST_PROXY'),
 });
 
 /** Every environment variable this service reads (its README documents each: test/docs.test.ts). */

@@ -118,6 +118,23 @@ describe('6. proxy trust', () => {
     expect(codes.slice(0, 10)).toEqual(Array(10).fill('UNAUTHENTICATED'));
     expect(codes.slice(10)).toEqual(Array(4).fill('TOO_MANY_REQUESTS'));
   });
+
+  test("a client on the gateway's own address cannot pick its throttled address with X-Forwarded-For", async () => {
+    // The auth subgraph believes 127.0.0.1 (the gateway). A client connecting from there too (on the
+    // gateway's host, or through a TCP tunnel ending there) once had its own X-Forwarded-For entry
+    // passed on and taken as its address: a fresh one per guess escaped every per-address lock.
+    const owner = await sys.register({ name: 'Tunnelled' });
+    for (let i = 0; i < 5; i++) {
+      const guess = await loginFrom('127.0.0.1', owner.email, `guess ${i}`, {
+        'x-forwarded-for': `203.0.113.${i + 1}`,
+      });
+      expect(guess.codes).toEqual(['UNAUTHENTICATED']);
+    }
+    const locked = await loginFrom('127.0.0.1', owner.email, owner.password, {
+      'x-forwarded-for': '203.0.113.99',
+    });
+    expect(locked.codes).toEqual(['TOO_MANY_REQUESTS']);
+  });
 });
 
 describe('12. names', () => {

@@ -3,6 +3,7 @@ import { ErrorCode, type Logger, REQUEST_ID_HEADER } from '@imagehub/service-kit
 import type { Request, RequestHandler, Response } from 'express';
 import type { Pool } from 'undici';
 import type { GatewayMetrics } from '../metrics';
+import { clientAddress } from './client-address';
 
 /** Request headers the image route understands; nothing else of the client's goes upstream. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -45,10 +46,8 @@ export function imageProxy(options: {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress]
-      .filter(Boolean)
-      .join(', ');
-    if (forwardedFor) headers['x-forwarded-for'] = forwardedFor;
+    const client = clientAddress(req);
+    if (client) headers['x-forwarded-for'] = client;
 
     const controller = new AbortController();
     res.once('close', () => {

@@ -1,10 +1,11 @@
 import { REQUEST_ID_HEADER } from '@imagehub/service-kit';
 import type { Request, Response } from 'express';
+import { clientAddress } from '../http/client-address';
 import { EntityMemo } from './entity-memo';
 
 /** What every subgraph request of one client request carries along. */
 export interface GatewayContext {
-  /** Headers forwarded to every subgraph: Authorization, User-Agent, x-request-id, X-Forwarded-For. */
+  /** Headers forwarded to every subgraph: Authorization, User-Agent, x-request-id, X-Forwarded-For (the client's address alone). */
   forwardHeaders: Record<string, string>;
   /** Aborted when the client goes away, so subgraph work on its behalf stops too. */
   clientGone: AbortSignal;
@@ -22,10 +23,8 @@ export function contextFromRequest(req: Request, res: Response): GatewayContext 
   const userAgent = req.headers['user-agent'];
   if (userAgent) forwardHeaders['user-agent'] = userAgent;
   forwardHeaders[REQUEST_ID_HEADER] = String(req.headers[REQUEST_ID_HEADER]);
-  const clientIp = req.socket.remoteAddress;
-  const priorHops = req.headers['x-forwarded-for'];
-  const hops = [Array.isArray(priorHops) ? priorHops.join(', ') : priorHops, clientIp].filter(Boolean);
-  if (hops.length > 0) forwardHeaders['x-forwarded-for'] = hops.join(', ');
+  const client = clientAddress(req);
+  if (client) forwardHeaders['x-forwarded-for'] = client;
 
   const controller = new AbortController();
   res.once('close', () => {

@@ -8,6 +8,7 @@ import {
 } from '@imagehub/service-kit';
 import busboy from 'busboy';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { clientAddress } from '../http/client-address';
 import { badRequest, badUpload, parseMap, parseOperations, placeUpload } from './form-fields';
 import type { UploadSlots } from './slots';
 import { PayloadTooLargeError, StreamedUpload, UploadRequestError } from './upload';
@@ -73,7 +74,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         if (caller.reason) {
           return refuse(req, res, new UploadRequestError(200, ErrorCode.UNAUTHENTICATED, '', caller.reason));
         }
-        const slot = options.slots?.take(caller.userId, req.socket.remoteAddress ?? '');
+        const slot = options.slots?.take(caller.userId, clientAddress(req) ?? '');
         if (slot && 'refused' in slot) {
           const error = new UploadRequestError(429, ErrorCode.TOO_MANY_REQUESTS, slot.refused);
           options.onRefused?.(error);
