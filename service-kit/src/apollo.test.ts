@@ -55,5 +55,18 @@ describe('apolloSettings', () => {
     });
     expect(gateway('production').formatError?.(forwarded, undefined)).toEqual(forwarded);
     expect(gateway('test').formatError?.(internal, undefined)).toEqual(internal);
+    // A subgraph running outside production sends its stack traces; a production gateway drops them.
+    const traced = {
+      message: 'Wrong email or password',
+      extensions: {
+        code: 'UNAUTHENTICATED',
+        stacktrace: ['GraphQLError: ...', 'at checkPassword (auth-service.ts:313:13)'],
+      },
+    };
+    expect(gateway('production').formatError?.(traced, undefined)).toEqual({
+      message: 'Wrong email or password',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+    expect(gateway('test').formatError?.(traced, undefined)).toEqual(traced);
   });
 });

@@ -43,13 +43,27 @@ export interface ApolloSettingsOptions<C extends BaseContext> {
   plugins?: ApolloServerPlugin<C>[];
 }
 
-/** Unexpected failures of the gateway itself keep their details in the log, not in a production answer. */
+/**
+ * Unexpected failures of the gateway itself keep their details in the log, not in a production answer;
+ * nor does a production answer carry a subgraph's stack trace (a subgraph started outside production
+ * by mistake sends its own).
+ */
 function gatewayErrors(nodeEnv: NodeEnv) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError =>
-    codeClientError(formatted, error) ??
-    (nodeEnv === 'production' && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR
-      ? { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }
-      : formatted);
+  const production = nodeEnv === 'production';
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const answer =
+      codeClientError(formatted, error) ??
+      (production && formatted.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR
+        ? { message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }
+        : formatted);
+    return production ? withoutStacktrace(answer) : answer;
+  };
+}
+
+function withoutStacktrace(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (!formatted.extensions || !('stacktrace' in formatted.extensions)) return formatted;
+  const { stacktrace: _dropped, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
 }
 
 /** Whether the IDE is served (and the CSP relaxed for its assets): everywhere but production. */

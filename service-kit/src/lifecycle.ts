@@ -105,6 +105,8 @@ export async function serve(
     metrics: MetricsListener;
     drainMs: number;
     details?: Record<string, unknown>;
+    /** The path the "listening" line points at: `/graphql`, or what a service without one serves. */
+    endpoint?: string;
   },
 ): Promise<number> {
   const { logger } = service;
@@ -112,7 +114,7 @@ export async function serve(
   const metricsPort = await listen(service.metricsServer, options.metrics.port, options.metrics.host);
   logger.info(
     { port, host: options.host, metrics: `${options.metrics.host}:${metricsPort}`, ...options.details },
-    `${options.name} listening on http://${options.host ?? 'localhost'}:${port}/graphql`,
+    `${options.name} listening on http://${options.host ?? 'localhost'}:${port}${options.endpoint ?? '/graphql'}`,
   );
   onShutdownSignal(logger, () =>
     shutdownGracefully({
@@ -140,6 +142,8 @@ export function runService<
   createServer: (config: C) => Promise<S>;
   /** What the "listening" line says besides the port. */
   details?: (config: C, server: S) => Record<string, unknown>;
+  /** The path that line points at (default `/graphql`). */
+  endpoint?: string;
 }): void {
   runMain(async () => {
     const config = options.loadConfig(process.env);
@@ -151,6 +155,7 @@ export function runService<
       metrics: config.metrics,
       drainMs: config.shutdownDrainMs,
       details: options.details?.(config, server),
+      endpoint: options.endpoint,
     });
   });
 }

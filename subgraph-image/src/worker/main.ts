@@ -5,6 +5,8 @@ import { lowerCpuPriority } from './priority';
 
 runService({
   name: 'image worker',
+  // No GraphQL here: the worker's port serves its health checks alone.
+  endpoint: '/healthz',
   loadConfig: loadWorkerConfig,
   // Here rather than in createWorker: it changes the whole process (tests create workers in theirs).
   createServer: (config) => {
