@@ -1,6 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { Request, Response } from 'express';
-import { closeServer, createBaseApp, createMetricsServer, requestIdFrom, routeLabel } from './http';
+import {
+  closeServer,
+  createBaseApp,
+  createMetricsServer,
+  jsonErrorHandler,
+  requestIdFrom,
+  routeLabel,
+} from './http';
 import { listen, shutdownGracefully } from './lifecycle';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -55,6 +62,33 @@ describe('createBaseApp', () => {
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(kept.headers.get('x-content-type-options')).toBe('nosniff');
     expect(kept.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('answers an error by its status: 404 NOT_FOUND, 403 FORBIDDEN, 413 PAYLOAD_TOO_LARGE, other 4xx BAD_REQUEST', async () => {
+    const running = await start(
+      async () => true,
+      (app) => {
+        app.get('/fail/:status', (req, _res, next) =>
+          next(Object.assign(new Error('from a handler'), { status: Number(req.params.status) })),
+        );
+        app.use(jsonErrorHandler(logger));
+      },
+    );
+    server = running.server;
+    for (const [status, code] of [
+      [404, 'NOT_FOUND'],
+      [403, 'FORBIDDEN'],
+      [413, 'PAYLOAD_TOO_LARGE'],
+      [400, 'BAD_REQUEST'],
+      [415, 'BAD_REQUEST'],
+    ] as const) {
+      const response = await fetch(`${running.base}/fail/${status}`);
+      expect(response.status).toBe(status);
+      expect(
+        ((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions
+          .code,
+      ).toBe(code);
+    }
   });
 
   it('serves Prometheus metrics on a listener of its own, not on the service port', async () => {

@@ -159,12 +159,17 @@ export function jsonErrorHandler(logger: Logger) {
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500)
       ((req as Request & { log?: Logger }).log ?? logger).error({ err: error }, 'request failed');
+    // A static file that is not there (404) or a path it refuses (403, e.g. `..`) says so.
     const [code, message] =
       status === 413
         ? [ErrorCode.PAYLOAD_TOO_LARGE, 'Request body too large']
         : status === 500
           ? [ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error']
-          : ['BAD_REQUEST', error.type === 'entity.parse.failed' ? 'Malformed JSON body' : 'Bad request'];
+          : status === 404
+            ? [ErrorCode.NOT_FOUND, 'Not found']
+            : status === 403
+              ? [ErrorCode.FORBIDDEN, 'Forbidden']
+              : ['BAD_REQUEST', error.type === 'entity.parse.failed' ? 'Malformed JSON body' : 'Bad request'];
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
   };
 }
