@@ -12,15 +12,15 @@ import {
   UnauthenticatedReason,
   unauthenticated,
 } from '@imagehub/service-kit';
-import { REFRESH_TOKEN_PATTERN, type Session, type SessionStore } from '../store/sessions';
+import type { Session, SessionStore } from '../store/sessions';
 import type { WithParts } from '../store/statement';
 import { DuplicateEmailError, type User, type UserStore } from '../store/users';
 import type { AccessTokenIssuer } from './access-tokens';
 import { QueueSaturatedError } from './bounded-queue';
 import {
+  canBeRefreshToken,
   checkNewPassword,
   checkPasswordLength,
-  checkRefreshTokenLength,
   normalizeEmail,
   normalizeLoginEmail,
   normalizeName,
@@ -119,10 +119,9 @@ export class AuthService {
   }
 
   async refresh(token: string, caller: Caller): Promise<AuthPayload> {
-    checkRefreshTokenLength(token);
-    // A token that is not even well-formed cannot exist: refused without a query or a counter write.
-    if (!REFRESH_TOKEN_PATTERN.test(token))
-      throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
+    // A token that is not even well-formed (too long, an access token, garbage) cannot exist:
+    // refused as an unknown one, without a query or a counter write.
+    if (!canBeRefreshToken(token)) throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     const { users, sessions, throttle } = this.deps;
     await throttle.chargeRefresh(caller.ip);
     const result = await sessions.rotate(token);
@@ -144,7 +143,8 @@ export class AuthService {
    * error, and the answer reveals nothing about which tokens exist.
    */
   async logout(token: string): Promise<boolean> {
-    checkRefreshTokenLength(token);
+    // One that cannot be a refresh token names no session: nothing to end, nothing to reload.
+    if (!canBeRefreshToken(token)) return true;
     await this.deps.sessions.revokeByToken(token);
     await this.listRevocations();
     return true;
