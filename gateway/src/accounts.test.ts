@@ -163,6 +163,24 @@ describe('mySessions', () => {
     expect(own!.userAgent).toBe(`Browser/${'x'.repeat(192)}`);
   });
 
+  it('shows a User-Agent sent as UTF-8 as the text it is, cut at 200 characters, not as mojibake', async () => {
+    // On the wire a header is bytes; Node hands them over one character per byte (latin1), so the
+    // test sends its UTF-8 bytes the same way.
+    const asBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    const userAgentOf = async (sent: string) => {
+      const user = await system.auth.registerUser();
+      const signIn = await login(user, sent);
+      return (await sessionsOf(signIn.accessToken)).find((s) => s.current)!.userAgent;
+    };
+    await expect(userAgentOf(asBytes('Navigateur/1.0 (café ✓)'))).resolves.toBe('Navigateur/1.0 (café ✓)');
+    // Cut in the middle of a character (4 bytes each, so the cut lands inside one): still decoded.
+    await expect(userAgentOf(asBytes(`Emoji/${'😀'.repeat(300)}`))).resolves.toBe(
+      `Emoji/${'😀'.repeat(194)}`,
+    );
+    // Bytes that are not UTF-8 stay what they were before: one character per byte.
+    await expect(userAgentOf('Legacy/1.0 (caf\u00e9)')).resolves.toBe('Legacy/1.0 (café)');
+  });
+
   it(`bounds live sessions per user (${MAX_SESSIONS}): signing in beyond it ends the least recently used`, async () => {
     const user = await system.auth.registerUser();
     const signIns = [];

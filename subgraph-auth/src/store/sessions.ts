@@ -62,9 +62,35 @@ const toSession = (row: SessionRow): Session => ({
 /** What is kept of a client's User-Agent: printable, at most 200 characters, null when nothing is left. */
 export function storedUserAgent(raw: string | undefined): string | null {
   if (!raw) return null;
-  // Cut before cleaning, so a megabyte-long header costs no more than a short one.
-  const kept = [...printableText(raw.slice(0, USER_AGENT_MAX_CHARS * 4))].slice(0, USER_AGENT_MAX_CHARS);
+  // Cut before cleaning, so a megabyte-long header costs no more than a short one. 4 bytes a
+  // character at most in UTF-8, so the cut keeps 200 characters whatever the encoding.
+  const limit = USER_AGENT_MAX_CHARS * 4;
+  const text = headerText(raw.slice(0, limit), raw.length > limit);
+  const kept = [...printableText(text)].slice(0, USER_AGENT_MAX_CHARS);
   return kept.length > 0 ? kept.join('') : null;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A header value as the client meant it. Node hands header bytes over one character per byte
+ * (latin1), while browsers and apps send non-ASCII User-Agents as UTF-8 (`café` arrives as `cafÃ©`).
+ * When the bytes are valid UTF-8 they are decoded as such; otherwise (real latin1, or garbage) they
+ * stay as they came. `cut`: the value was shortened, so its last character may be split; up to
+ * three trailing bytes of it are dropped rather than giving up on the whole value.
+ */
+function headerText(value: string, cut: boolean): string {
+  const bytes = Buffer.from(value, 'latin1');
+  // Only bytes above 0x7f need decoding, and a character above 0xff means it was never bytes.
+  if (bytes.every((byte) => byte < 0x80) || bytes.toString('latin1') !== value) return value;
+  for (let dropped = 0; dropped <= (cut ? 3 : 0) && dropped < bytes.length; dropped++) {
+    try {
+      return strictUtf8.decode(bytes.subarray(0, bytes.length - dropped));
+    } catch {
+      // Not UTF-8 (yet): with a cut, try without the last byte of a split character.
+    }
+  }
+  return value;
 }
 
 /**
