@@ -184,16 +184,16 @@ export class AuthService {
   /**
    * Register's rules for the new password; a wrong current one is BAD_CREDENTIALS and counts as a
    * failed login (the same throttle: a stolen access token must not become a password oracle).
-   * Every session of the user ends, this one included, and the caller gets a fresh session: a
-   * password is often changed because something leaked, and a copy of this client's tokens must
-   * not survive it either.
+   * As the contract says: every other session of the user ends, and the caller's own session goes
+   * on with a fresh pair (its mySessions entry, `current` and its access tokens stay; its earlier
+   * refresh tokens stop working, SessionStore.renew). All in the password's transaction.
    */
   async changePassword(
     authorization: string | undefined,
     args: { currentPassword: string; newPassword: string },
     caller: Caller,
   ): Promise<AuthPayload> {
-    const { userId } = await this.authenticateSession(authorization);
+    const { userId, sessionId } = await this.authenticateSession(authorization);
     checkPasswordLength(args.currentPassword, 'currentPassword');
     const { db, users, sessions, hasher } = this.deps;
     const [user] = await users.findByIds([userId]);
@@ -211,8 +211,17 @@ export class AuthService {
     const passwordHash = await busyAsTooManyRequests(hasher.hash(args.newPassword));
     const session = await db.transaction(async (trx) => {
       await users.updatePasswordHash(userId, passwordHash, trx);
-      await sessions.revokeAllSessions(userId, trx);
-      return sessions.open(userId, { db: trx, userAgent: caller.userAgent });
+      if (sessionId === undefined) {
+        // A token from before sessions were revocable names no session to keep: every session
+        // ends and the caller gets a new one.
+        await sessions.revokeAllSessions(userId, trx);
+        return sessions.open(userId, { db: trx, userAgent: caller.userAgent });
+      }
+      const renewed = await sessions.renew(userId, sessionId, trx);
+      // Ended (or past its age) since the token was checked: no session to keep, no change.
+      if (!renewed) throw unauthenticated(UnauthenticatedReason.SESSION_REVOKED);
+      await sessions.revokeAllSessions(userId, trx, { exceptSessionId: sessionId });
+      return renewed;
     });
     await this.listRevocations();
     caller.log.info({ userId }, 'password changed; every other session revoked');

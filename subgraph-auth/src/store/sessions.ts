@@ -211,6 +211,58 @@ export class SessionStore {
     return { outcome: 'invalid' };
   }
 
+  /**
+   * A fresh refresh token for one of the user's live sessions, which stays what it is (same id,
+   * created, User-Agent; last used now), and the end of every refresh token it held before: for a
+   * password change, which keeps the caller signed in but must not let a copy of the caller's
+   * tokens from before it go on refreshing. Undefined, and nothing written, when the session is not
+   * the user's or no longer live. Call it inside the change's transaction (`db`).
+   *
+   * The earlier tokens are deleted, not marked used, so presenting one afterwards is an unknown
+   * token (REFRESH_TOKEN_INVALID), not reuse: reuse revokes the session, and then a tab or a client
+   * still holding the pre-change token (or whoever copied it) could end the session the caller has
+   * just secured, by accident or on purpose. Deleted, such a token opens nothing and ends nothing;
+   * the password change itself already proved who holds the session.
+   *
+   * Two statements, in this order because of `rotate`: first the session's tokens are locked, which
+   * waits for a rotation in flight (it holds its token's row) to commit; then, in a new snapshot that
+   * sees the successor such a rotation issued, every token of the session is deleted and the new one
+   * stored. A rotation that starts after the lock waits for this transaction and then finds its token
+   * gone. Left open: a successor issued by a rotation that commits in the moment between the two
+   * statements and is used again before the second starts, which takes a client round trip inside
+   * one statement's gap.
+   */
+  async renew(
+    userId: string,
+    sessionId: string,
+    db: Knex | Knex.Transaction,
+  ): Promise<OpenedSession | undefined> {
+    if (!isUuid(sessionId)) return undefined;
+    await db('auth.refresh_tokens').select('token_hash').where('session_id', sessionId).forUpdate();
+    const issued = this.issueToken('renewed');
+    const [renewed] = await runWith<{ session_id: string }>(
+      db,
+      [
+        {
+          sql: `renewed as (
+           update auth.sessions set last_used_at = now()
+            where id = ? and user_id = ? and revoked_at is null and expires_at > now()
+           returning id as session_id, expires_at as session_expires_at)`,
+          bindings: [sessionId, userId],
+        },
+        {
+          // Sees the snapshot from before the statement, so not the token `issued` adds.
+          sql: `retired as (
+           delete from auth.refresh_tokens where session_id in (select session_id from renewed))`,
+          bindings: [],
+        },
+        issued.part,
+      ],
+      'select session_id from renewed',
+    );
+    return renewed ? { sessionId: renewed.session_id, refreshToken: issued.token } : undefined;
+  }
+
   /** Revokes the session the token belongs to, whether the token is current, used or expired. */
   async revokeByToken(token: string): Promise<void> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return;
