@@ -163,6 +163,24 @@ describe('mySessions', () => {
     expect(own!.userAgent).toBe(`Browser/${'x'.repeat(192)}`);
   });
 
+  it('shows a User-Agent sent as UTF-8 as the text it is, cut at 200 characters, not as mojibake', async () => {
+    // On the wire a header is bytes; Node hands them over one character per byte (latin1), so the
+    // test sends its UTF-8 bytes the same way.
+    const asBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    const userAgentOf = async (sent: string) => {
+      const user = await system.auth.registerUser();
+      const signIn = await login(user, sent);
+      return (await sessionsOf(signIn.accessToken)).find((s) => s.current)!.userAgent;
+    };
+    await expect(userAgentOf(asBytes('Navigateur/1.0 (café ✓)'))).resolves.toBe('Navigateur/1.0 (café ✓)');
+    // Cut in the middle of a character (4 bytes each, so the cut lands inside one): still decoded.
+    await expect(userAgentOf(asBytes(`Emoji/${'😀'.repeat(300)}`))).resolves.toBe(
+      `Emoji/${'😀'.repeat(194)}`,
+    );
+    // Bytes that are not UTF-8 stay what they were before: one character per byte.
+    await expect(userAgentOf('Legacy/1.0 (caf\u00e9)')).resolves.toBe('Legacy/1.0 (café)');
+  });
+
   it(`bounds live sessions per user (${MAX_SESSIONS}): signing in beyond it ends the least recently used`, async () => {
     const user = await system.auth.registerUser();
     const signIns = [];
@@ -293,10 +311,14 @@ describe('changePassword', () => {
       { ...as(token, headers), variables: { c, n } },
     );
 
-  it('changes the password, ends every session and returns a fresh pair for the caller', async () => {
+  it("changes the password, ends every other session and returns a fresh pair for the caller's own session", async () => {
     const user = await system.auth.registerUser();
-    const other = await login(user);
-    const result = await change(user.accessToken, user.password, 'a brand new passphrase', {
+    const other = await login(user, 'Phone/1.0');
+    // The caller refreshed once before: its session holds a used refresh token and a current one.
+    const before = (
+      await gql<{ refreshToken: SignIn }>(system.gatewayUrl, REFRESH, { variables: { t: user.refreshToken } })
+    ).data!.refreshToken;
+    const result = await change(before.accessToken, user.password, 'a brand new passphrase', {
       'user-agent': 'Settings/1.0',
     });
     expect(result.errors).toBeUndefined();
@@ -306,17 +328,36 @@ describe('changePassword', () => {
       expiresIn: expect.any(Number),
       user: { id: user.id },
     });
+    // The same session: a new access token for it and a new refresh token.
+    const own = sessionIdOf(user.accessToken);
+    expect(sessionIdOf(fresh.accessToken)).toBe(own);
+    expect(fresh.refreshToken).not.toBe(before.refreshToken);
 
     await expectRevokedEverywhere(other.accessToken);
-    await expectRevokedEverywhere(user.accessToken);
+    // By now every verifier has the new list: the caller's access tokens are not on it.
+    await expectAcceptedEverywhere(before.accessToken);
     await expectAcceptedEverywhere(fresh.accessToken);
     const sessions = await sessionsOf(fresh.accessToken);
-    expect(sessions.map((s) => [s.id, s.userAgent, s.current])).toEqual([
-      [sessionIdOf(fresh.accessToken), 'Settings/1.0', true],
-    ]);
-    expect(
-      (await gql(system.gatewayUrl, REFRESH, { variables: { t: fresh.refreshToken } })).errors,
-    ).toBeUndefined();
+    // The session keeps what it was: its id, its User-Agent from sign-in, `current`.
+    expect(sessions.map((s) => [s.id, s.userAgent, s.current])).toEqual([[own, 'node', true]]);
+    expect(await sessionsOf(before.accessToken)).toEqual(sessions);
+
+    // The other session's refresh token is dead; so are the caller's from before the change, and
+    // presenting them is simply invalid: it does not end the caller's session (nor does logout).
+    const refresh = (t: string) =>
+      gql<{ refreshToken: SignIn }>(system.gatewayUrl, REFRESH, { variables: { t } });
+    expectReason(await refresh(other.refreshToken), 'REFRESH_TOKEN_INVALID');
+    expectReason(await refresh(before.refreshToken), 'REFRESH_TOKEN_INVALID');
+    expectReason(await refresh(user.refreshToken), 'REFRESH_TOKEN_INVALID');
+    const loggedOut = await gql(system.gatewayUrl, 'mutation($t: String!) { logout(refreshToken: $t) }', {
+      variables: { t: before.refreshToken },
+    });
+    expect(loggedOut.data).toEqual({ logout: true });
+    const next = await refresh(fresh.refreshToken);
+    expect(next.errors).toBeUndefined();
+    expect(sessionIdOf(next.data!.refreshToken.accessToken)).toBe(own);
+    await expectAcceptedEverywhere(next.data!.refreshToken.accessToken);
+    await expectAcceptedEverywhere(before.accessToken);
 
     expectReason(
       await gql(system.gatewayUrl, LOGIN, { variables: { e: user.email, p: user.password } }),

@@ -67,6 +67,17 @@ describe('UNAUTHENTICATED reasons through the gateway', () => {
     expectReason(await upload('Bearer x.y.z'), 'TOKEN_INVALID');
   });
 
+  it('takes a lower-case bearer scheme at each subgraph and the gateway (RFC 7235: case-insensitive)', async () => {
+    const lower = as(`bearer ${user.accessToken}`);
+    const me = await gql<{ me: { id: string } }>(system.gatewayUrl, '{ me { id } }', lower);
+    expect(me.errors).toBeUndefined();
+    expect(me.data).toEqual({ me: { id: user.id } });
+    const images = await gql(system.gatewayUrl, '{ myImages { totalCount } }', lower);
+    expect(images.errors).toBeUndefined();
+    const uploaded = await upload(`BEARER ${user.accessToken}`);
+    expect(uploaded.errors).toBeUndefined();
+  });
+
   it('TOKEN_EXPIRED: from each subgraph and the gateway', async () => {
     const expired = `Bearer ${expiredToken()}`;
     expectReason(await gql(system.gatewayUrl, '{ me { id } }', as(expired)), 'TOKEN_EXPIRED');

@@ -276,7 +276,9 @@ describe('bearerToken', () => {
   it('takes the token from a Bearer header and nothing else', () => {
     expect(bearerToken('Bearer a.b.c')).toBe('a.b.c');
     expect(bearerToken(['Bearer a.b.c'])).toBe('a.b.c');
-    expect(bearerToken('bearer a.b.c')).toBeUndefined();
+    expect(bearerToken('bearer a.b.c')).toBe('a.b.c');
+    expect(bearerToken('BEARER a.b.c')).toBe('a.b.c');
+    expect(bearerToken('Bearera.b.c')).toBeUndefined();
     expect(bearerToken('Basic dXNlcjpwYXNz')).toBeUndefined();
     expect(bearerToken('Bearer a.b.c extra')).toBeUndefined();
     expect(bearerToken(undefined)).toBeUndefined();

@@ -267,10 +267,14 @@ export async function authenticateBearer(
   return { userId: claims.sub, sessionId: claims.sid };
 }
 
-/** Pulls the token out of an `Authorization: Bearer <token>` header; anything else is no token. */
+/**
+ * Pulls the token out of an `Authorization: Bearer <token>` header; anything else is no token. The
+ * scheme is matched in any case (`bearer`, `BEARER`): RFC 7235 makes auth schemes case-insensitive,
+ * and clients and proxies that lower-case it are common.
+ */
 export function bearerToken(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) return undefined;
-  const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/.exec(value.trim());
+  const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i.exec(value.trim());
   return match?.[1];
 }

@@ -51,6 +51,14 @@ describe('UNAUTHENTICATED reasons at the auth subgraph', () => {
     expectReason(await me(), 'TOKEN_MISSING');
   });
 
+  it('takes the Bearer scheme in any case (RFC 7235: auth schemes are case-insensitive)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const result = await me(`${scheme} ${user.accessToken}`);
+      expect(result.errors).toBeUndefined();
+      expect(result.data).toEqual({ me: { id: user.id } });
+    }
+  });
+
   it('TOKEN_INVALID: a header that is not a bearer JWT, and a JWT that fails verification', async () => {
     expectReason(await me('Basic dXNlcjpwYXNz'), 'TOKEN_INVALID');
     expectReason(await me('Bearer not-a-jwt'), 'TOKEN_INVALID');

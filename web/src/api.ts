@@ -191,7 +191,7 @@ export const client = new Client({
         return !isPublic(operation) && session.accessTokenStale() && session.refreshToken !== undefined;
       },
       // The server says so: refresh, and the exchange retries the operation once. A session ended
-      // while another tab stored a newer one (it changed the password): carry on with that one.
+      // while another tab stored a newer one (it signed in anew): carry on with that one.
       didAuthError(error) {
         const reason = isUnauthenticated(error)?.extensions?.reason;
         return reason === 'TOKEN_EXPIRED' || (reason === 'SESSION_REVOKED' && session.newerSessionStored());
@@ -305,8 +305,8 @@ export const api = {
   },
 
   /**
-   * Every other session ends, this one too: the server hands back a pair for a new session, which
-   * replaces this browser's tokens at once (the old access token is refused within seconds).
+   * Every other session ends; this one stays, and the server hands back a fresh pair for it, which
+   * replaces this browser's tokens at once (the refresh token stored before no longer works).
    */
   async changePassword(currentPassword: string, newPassword: string): Promise<ApiError | undefined> {
     const result = await client

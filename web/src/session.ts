@@ -43,8 +43,8 @@ export const session = {
     return knownRefreshToken ?? undefined;
   },
   /**
-   * True when another tab stored a refresh token of a newer session (it changed the password or
-   * signed in again) since this tab last used one: this tab's ended session can be replaced by it.
+   * True when another tab stored a refresh token of a newer session (it signed in again) since
+   * this tab last used one: this tab's ended session can be replaced by it.
    */
   newerSessionStored(): boolean {
     const stored = localStorage.getItem(REFRESH_KEY);

@@ -12,15 +12,15 @@ import {
   UnauthenticatedReason,
   unauthenticated,
 } from '@imagehub/service-kit';
-import { REFRESH_TOKEN_PATTERN, type Session, type SessionStore } from '../store/sessions';
+import type { Session, SessionStore } from '../store/sessions';
 import type { WithParts } from '../store/statement';
 import { DuplicateEmailError, type User, type UserStore } from '../store/users';
 import type { AccessTokenIssuer } from './access-tokens';
 import { QueueSaturatedError } from './bounded-queue';
 import {
+  canBeRefreshToken,
   checkNewPassword,
   checkPasswordLength,
-  checkRefreshTokenLength,
   normalizeEmail,
   normalizeLoginEmail,
   normalizeName,
@@ -119,10 +119,9 @@ export class AuthService {
   }
 
   async refresh(token: string, caller: Caller): Promise<AuthPayload> {
-    checkRefreshTokenLength(token);
-    // A token that is not even well-formed cannot exist: refused without a query or a counter write.
-    if (!REFRESH_TOKEN_PATTERN.test(token))
-      throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
+    // A token that is not even well-formed (too long, an access token, garbage) cannot exist:
+    // refused as an unknown one, without a query or a counter write.
+    if (!canBeRefreshToken(token)) throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     const { users, sessions, throttle } = this.deps;
     await throttle.chargeRefresh(caller.ip);
     const result = await sessions.rotate(token);
@@ -144,7 +143,8 @@ export class AuthService {
    * error, and the answer reveals nothing about which tokens exist.
    */
   async logout(token: string): Promise<boolean> {
-    checkRefreshTokenLength(token);
+    // One that cannot be a refresh token names no session: nothing to end, nothing to reload.
+    if (!canBeRefreshToken(token)) return true;
     await this.deps.sessions.revokeByToken(token);
     await this.listRevocations();
     return true;
@@ -184,16 +184,16 @@ export class AuthService {
   /**
    * Register's rules for the new password; a wrong current one is BAD_CREDENTIALS and counts as a
    * failed login (the same throttle: a stolen access token must not become a password oracle).
-   * Every session of the user ends, this one included, and the caller gets a fresh session: a
-   * password is often changed because something leaked, and a copy of this client's tokens must
-   * not survive it either.
+   * As the contract says: every other session of the user ends, and the caller's own session goes
+   * on with a fresh pair (its mySessions entry, `current` and its access tokens stay; its earlier
+   * refresh tokens stop working, SessionStore.renew). All in the password's transaction.
    */
   async changePassword(
     authorization: string | undefined,
     args: { currentPassword: string; newPassword: string },
     caller: Caller,
   ): Promise<AuthPayload> {
-    const { userId } = await this.authenticateSession(authorization);
+    const { userId, sessionId } = await this.authenticateSession(authorization);
     checkPasswordLength(args.currentPassword, 'currentPassword');
     const { db, users, sessions, hasher } = this.deps;
     const [user] = await users.findByIds([userId]);
@@ -211,8 +211,17 @@ export class AuthService {
     const passwordHash = await busyAsTooManyRequests(hasher.hash(args.newPassword));
     const session = await db.transaction(async (trx) => {
       await users.updatePasswordHash(userId, passwordHash, trx);
-      await sessions.revokeAllSessions(userId, trx);
-      return sessions.open(userId, { db: trx, userAgent: caller.userAgent });
+      if (sessionId === undefined) {
+        // A token from before sessions were revocable names no session to keep: every session
+        // ends and the caller gets a new one.
+        await sessions.revokeAllSessions(userId, trx);
+        return sessions.open(userId, { db: trx, userAgent: caller.userAgent });
+      }
+      const renewed = await sessions.renew(userId, sessionId, trx);
+      // Ended (or past its age) since the token was checked: no session to keep, no change.
+      if (!renewed) throw unauthenticated(UnauthenticatedReason.SESSION_REVOKED);
+      await sessions.revokeAllSessions(userId, trx, { exceptSessionId: sessionId });
+      return renewed;
     });
     await this.listRevocations();
     caller.log.info({ userId }, 'password changed; every other session revoked');

@@ -1,6 +1,7 @@
 import { badUserInput, printableText } from '@imagehub/service-kit';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { z } from 'zod';
+import { REFRESH_TOKEN_PATTERN } from '../store/sessions';
 
 export const PASSWORD_MIN_CHARS = 8;
 /** bcrypt reads at most 72 bytes; anything longer is refused rather than silently cut. */
@@ -87,6 +88,13 @@ export function checkNewPassword(
   }
 }
 
-export function checkRefreshTokenLength(token: string): void {
-  if (token.length > REFRESH_TOKEN_MAX_CHARS) throw badUserInput('refreshToken', 'Refresh token is too long');
+/**
+ * Whether a value can be a refresh token at all, decided without a hash or a query: the length
+ * first (a cheap exit before anything reads a long value), then the token's shape. Anything else
+ * is simply a token that does not exist, and is answered as one (api-contract.graphql:
+ * REFRESH_TOKEN_INVALID from refreshToken, `true` from logout), not as bad input: an access token
+ * sent by mistake is the usual case, and it is no more "input" to fix than an unknown token.
+ */
+export function canBeRefreshToken(token: string): boolean {
+  return token.length <= REFRESH_TOKEN_MAX_CHARS && REFRESH_TOKEN_PATTERN.test(token);
 }

@@ -168,3 +168,58 @@ describe('SessionStore.rotate', () => {
     expect(await db('auth.refresh_tokens').where('session_id', opened.sessionId)).toHaveLength(1);
   });
 });
+
+describe('SessionStore.renew', () => {
+  it('keeps the session and issues a fresh token; the earlier ones are unknown, not reused', async () => {
+    const user = await newUser();
+    const opened = await sessions.open(user.id, { userAgent: 'renew test' });
+    const rotated = await sessions.rotate(opened.refreshToken);
+    if (rotated.outcome !== 'rotated') throw new Error(`rotation: ${rotated.outcome}`);
+    const [before] = await sessions.listLive(user.id);
+
+    const renewed = await db.transaction((trx) => sessions.renew(user.id, opened.sessionId, trx));
+    expect(renewed?.sessionId).toBe(opened.sessionId);
+
+    // Neither the used token nor the current one from before counts as reuse: the session lives on.
+    expect(await sessions.rotate(opened.refreshToken)).toEqual({ outcome: 'invalid' });
+    expect(await sessions.rotate(rotated.refreshToken)).toEqual({ outcome: 'invalid' });
+    const [after] = await sessions.listLive(user.id);
+    expect(after).toMatchObject({
+      id: opened.sessionId,
+      createdAt: before!.createdAt,
+      userAgent: 'renew test',
+    });
+    expect(await sessions.listRevoked()).not.toContain(opened.sessionId);
+    expect(await sessions.rotate(renewed!.refreshToken)).toMatchObject({
+      outcome: 'rotated',
+      sessionId: opened.sessionId,
+    });
+  });
+
+  it("is undefined, writing nothing, for another user's session and for an ended one", async () => {
+    const owner = await newUser();
+    const stranger = await newUser();
+    const opened = await sessions.open(owner.id);
+    expect(await db.transaction((trx) => sessions.renew(stranger.id, opened.sessionId, trx))).toBeUndefined();
+    expect(await db.transaction((trx) => sessions.renew(owner.id, 'not-a-uuid', trx))).toBeUndefined();
+    const ended = await sessions.open(owner.id);
+    await sessions.revokeOwnSession(owner.id, ended.sessionId);
+    expect(await db.transaction((trx) => sessions.renew(owner.id, ended.sessionId, trx))).toBeUndefined();
+    // The owner's live session still refreshes with the token it had.
+    expect(await sessions.rotate(opened.refreshToken)).toMatchObject({ outcome: 'rotated' });
+  });
+
+  it('a rotation racing the renewal waits for it and then gets nothing', async () => {
+    const user = await newUser();
+    const opened = await sessions.open(user.id);
+    let racing: Promise<unknown> | undefined;
+    await db.transaction(async (trx) => {
+      await sessions.renew(user.id, opened.sessionId, trx);
+      racing = sessions.rotate(opened.refreshToken);
+      // The rotation is blocked on the token's row until this transaction commits.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    expect(await racing).toEqual({ outcome: 'invalid' });
+    expect(await liveIds(user.id)).toEqual([opened.sessionId]);
+  });
+});

@@ -62,9 +62,35 @@ const toSession = (row: SessionRow): Session => ({
 /** What is kept of a client's User-Agent: printable, at most 200 characters, null when nothing is left. */
 export function storedUserAgent(raw: string | undefined): string | null {
   if (!raw) return null;
-  // Cut before cleaning, so a megabyte-long header costs no more than a short one.
-  const kept = [...printableText(raw.slice(0, USER_AGENT_MAX_CHARS * 4))].slice(0, USER_AGENT_MAX_CHARS);
+  // Cut before cleaning, so a megabyte-long header costs no more than a short one. 4 bytes a
+  // character at most in UTF-8, so the cut keeps 200 characters whatever the encoding.
+  const limit = USER_AGENT_MAX_CHARS * 4;
+  const text = headerText(raw.slice(0, limit), raw.length > limit);
+  const kept = [...printableText(text)].slice(0, USER_AGENT_MAX_CHARS);
   return kept.length > 0 ? kept.join('') : null;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A header value as the client meant it. Node hands header bytes over one character per byte
+ * (latin1), while browsers and apps send non-ASCII User-Agents as UTF-8 (`café` arrives as `cafÃ©`).
+ * When the bytes are valid UTF-8 they are decoded as such; otherwise (real latin1, or garbage) they
+ * stay as they came. `cut`: the value was shortened, so its last character may be split; up to
+ * three trailing bytes of it are dropped rather than giving up on the whole value.
+ */
+function headerText(value: string, cut: boolean): string {
+  const bytes = Buffer.from(value, 'latin1');
+  // Only bytes above 0x7f need decoding, and a character above 0xff means it was never bytes.
+  if (bytes.every((byte) => byte < 0x80) || bytes.toString('latin1') !== value) return value;
+  for (let dropped = 0; dropped <= (cut ? 3 : 0) && dropped < bytes.length; dropped++) {
+    try {
+      return strictUtf8.decode(bytes.subarray(0, bytes.length - dropped));
+    } catch {
+      // Not UTF-8 (yet): with a cut, try without the last byte of a split character.
+    }
+  }
+  return value;
 }
 
 /**
@@ -183,6 +209,58 @@ export class SessionStore {
       return { outcome: 'reused', userId: known.user_id, sessionId: known.session_id };
     }
     return { outcome: 'invalid' };
+  }
+
+  /**
+   * A fresh refresh token for one of the user's live sessions, which stays what it is (same id,
+   * created, User-Agent; last used now), and the end of every refresh token it held before: for a
+   * password change, which keeps the caller signed in but must not let a copy of the caller's
+   * tokens from before it go on refreshing. Undefined, and nothing written, when the session is not
+   * the user's or no longer live. Call it inside the change's transaction (`db`).
+   *
+   * The earlier tokens are deleted, not marked used, so presenting one afterwards is an unknown
+   * token (REFRESH_TOKEN_INVALID), not reuse: reuse revokes the session, and then a tab or a client
+   * still holding the pre-change token (or whoever copied it) could end the session the caller has
+   * just secured, by accident or on purpose. Deleted, such a token opens nothing and ends nothing;
+   * the password change itself already proved who holds the session.
+   *
+   * Two statements, in this order because of `rotate`: first the session's tokens are locked, which
+   * waits for a rotation in flight (it holds its token's row) to commit; then, in a new snapshot that
+   * sees the successor such a rotation issued, every token of the session is deleted and the new one
+   * stored. A rotation that starts after the lock waits for this transaction and then finds its token
+   * gone. Left open: a successor issued by a rotation that commits in the moment between the two
+   * statements and is used again before the second starts, which takes a client round trip inside
+   * one statement's gap.
+   */
+  async renew(
+    userId: string,
+    sessionId: string,
+    db: Knex | Knex.Transaction,
+  ): Promise<OpenedSession | undefined> {
+    if (!isUuid(sessionId)) return undefined;
+    await db('auth.refresh_tokens').select('token_hash').where('session_id', sessionId).forUpdate();
+    const issued = this.issueToken('renewed');
+    const [renewed] = await runWith<{ session_id: string }>(
+      db,
+      [
+        {
+          sql: `renewed as (
+           update auth.sessions set last_used_at = now()
+            where id = ? and user_id = ? and revoked_at is null and expires_at > now()
+           returning id as session_id, expires_at as session_expires_at)`,
+          bindings: [sessionId, userId],
+        },
+        {
+          // Sees the snapshot from before the statement, so not the token `issued` adds.
+          sql: `retired as (
+           delete from auth.refresh_tokens where session_id in (select session_id from renewed))`,
+          bindings: [],
+        },
+        issued.part,
+      ],
+      'select session_id from renewed',
+    );
+    return renewed ? { sessionId: renewed.session_id, refreshToken: issued.token } : undefined;
   }
 
   /** Revokes the session the token belongs to, whether the token is current, used or expired. */
