@@ -91,6 +91,11 @@ export const REFUSED_UPLOAD_FORMS: [label: string, code: string, options: Multip
   ['a file part the map does not name', 'BAD_USER_INPUT', { map: '{"1": ["variables.file"]}' }],
   ['a map path to a variable that does not exist', 'BAD_USER_INPUT', { map: '{"0": ["variables.other"]}' }],
   [
+    'a second file the map does not name',
+    'BAD_USER_INPUT',
+    { extraParts: [{ name: '1', body: Buffer.from('x') }] },
+  ],
+  [
     'a second file',
     'BAD_USER_INPUT',
     {
