@@ -272,6 +272,28 @@ describe('uploads through the gateway', () => {
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
 
+  it('says a file cannot go into a variable that is not an Upload, without showing the stream', async () => {
+    const user = await system.auth.registerUser();
+    const form = multipartUpload(noisePng(8, 8), {
+      operations: JSON.stringify({
+        query: 'mutation($i: ID!) { deleteImage(id: $i) }',
+        variables: { i: null },
+      }),
+      map: '{"0": ["variables.i"]}',
+    });
+    for (const url of [system.gatewayUrl, system.image.url]) {
+      const result = await postMultipart(url, user.accessToken, form);
+      expect(result.status).toBe(400);
+      expect(result.errors).toEqual([
+        {
+          message: expect.stringMatching(/\$i .*file/),
+          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'file' }),
+        },
+      ]);
+      expect(result.text).not.toMatch(/_readableState|_events|source/);
+    }
+  });
+
   it('refuses a multipart request without the CSRF preflight header', async () => {
     const user = await system.auth.registerUser();
     const response = await fetch(`${system.gatewayUrl}/graphql`, {
