@@ -106,6 +106,10 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         headers: req.headers,
         // Browsers and curl send filenames as raw UTF-8; busboy's default (latin1) turns café into cafÃ©.
         defParamCharset: 'utf8',
+        // The name goes to the image subgraph as sent, which reduces it (and a name with nothing left,
+        // such as "a/" or "..", to its fallback); busboy's own reduction would empty such a name, and a
+        // part with an empty filename is no longer a file there.
+        preservePath: true,
         limits: {
           // One byte over the cap, so an exactly-at-cap file passes and anything larger is seen.
           fileSize: maxFileBytes + 1,

@@ -294,6 +294,37 @@ describe('uploads through the gateway', () => {
     }
   });
 
+  it.each(['a/', '.', '..', '/', 'a\\\\', '  ', 'dir/..'])(
+    'stores a file named %j under the fallback name, at the gateway and the image subgraph',
+    async (filename) => {
+      const user = await system.auth.registerUser();
+      const form = multipartUpload(noisePng(8, 8), {
+        query: 'mutation ($file: Upload!) { uploadImage(file: $file) { id filename } }',
+        filename,
+      });
+      for (const url of [system.gatewayUrl, system.image.url]) {
+        const result = await postMultipart(url, user.accessToken, form);
+        expect({ errors: result.errors, data: result.data }).toEqual({
+          errors: undefined,
+          data: { uploadImage: { id: expect.any(String), filename: 'image.png' } },
+        });
+      }
+    },
+  );
+
+  it.each([
+    ['C:\\\\photos\\\\cat.png', 'cat.png'],
+    ['../../etc/cat.png', 'cat.png'],
+  ])('stores a file named %j by its last path component, %j', async (filename, stored) => {
+    const user = await system.auth.registerUser();
+    const form = multipartUpload(noisePng(8, 8), {
+      query: 'mutation ($file: Upload!) { uploadImage(file: $file) { filename } }',
+      filename,
+    });
+    const result = await postMultipart(system.gatewayUrl, user.accessToken, form);
+    expect(result.data).toEqual({ uploadImage: { filename: stored } });
+  });
+
   it('refuses a multipart request without the CSRF preflight header', async () => {
     const user = await system.auth.registerUser();
     const response = await fetch(`${system.gatewayUrl}/graphql`, {
