@@ -13,3 +13,15 @@ export const quotaExceeded = (limitBytes: number, usedBytes: number) =>
     `Your storage quota of ${limitBytes} bytes is used up (${usedBytes} bytes used); delete images to make room`,
     { limitBytes, usedBytes },
   );
+
+/**
+ * A form that is not of the multipart request spec's shape, found by the parser while the operation
+ * may already be waiting for its file: BAD_REQUEST with HTTP 400 wherever it surfaces, as the gateway answers.
+ */
+export class MalformedFormError extends Error {
+  override name = 'MalformedFormError';
+  readonly status = 400;
+}
+
+export const malformedForm = (message: string) =>
+  codedError(ErrorCode.BAD_REQUEST, message, { http: { status: 400 } });

@@ -5,7 +5,7 @@ import { JobDeadlineError, type JobWaiter } from '../jobs/job-waiter';
 import type { UploadJobs } from '../jobs/upload-jobs';
 import type { Image, ImageStore } from '../store/image-store';
 import type { UploadAdmission } from './admission';
-import { payloadTooLarge, quotaExceeded } from './errors';
+import { MalformedFormError, malformedForm, payloadTooLarge, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
 import { type ImageLimits, inspectImage } from './process-image';
 import { readLimited } from './read-limited';
@@ -109,6 +109,7 @@ async function receive(file: Promise<FileUpload>, maxBytes: number): Promise<Fil
     if ((error as { status?: number }).status === 413) {
       throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
     }
+    if (error instanceof MalformedFormError) throw malformedForm(error.message);
     throw badUserInput('file', 'A file upload (multipart request) is required');
   }
 }
@@ -117,7 +118,8 @@ async function receive(file: Promise<FileUpload>, maxBytes: number): Promise<Fil
 function openStream(upload: FileUpload) {
   try {
     return upload.createReadStream();
-  } catch {
+  } catch (error) {
+    if (error instanceof MalformedFormError) throw malformedForm(error.message);
     throw badUserInput('file', 'The upload was interrupted');
   }
 }
