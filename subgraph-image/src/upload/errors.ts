@@ -7,6 +7,14 @@ export const unsupportedImage = (
 export const payloadTooLarge = (message: string, limit: number) =>
   codedError(ErrorCode.PAYLOAD_TOO_LARGE, message, { field: 'file', limit });
 
+/** A file over MAX_UPLOAD_BYTES, found while reading it: HTTP 413, as a declared length over it is, and as the gateway answers. */
+export const fileTooLarge = (maxBytes: number) =>
+  codedError(ErrorCode.PAYLOAD_TOO_LARGE, `The file is larger than the ${maxBytes}-byte limit`, {
+    field: 'file',
+    limit: maxBytes,
+    http: { status: 413 },
+  });
+
 export const quotaExceeded = (limitBytes: number, usedBytes: number) =>
   codedError(
     ErrorCode.QUOTA_EXCEEDED,

@@ -5,7 +5,7 @@ import { JobDeadlineError, type JobWaiter } from '../jobs/job-waiter';
 import type { UploadJobs } from '../jobs/upload-jobs';
 import type { Image, ImageStore } from '../store/image-store';
 import type { UploadAdmission } from './admission';
-import { MalformedFormError, malformedForm, payloadTooLarge, quotaExceeded } from './errors';
+import { fileTooLarge, MalformedFormError, malformedForm, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
 import { type ImageLimits, inspectImage } from './process-image';
 import { readLimited } from './read-limited';
@@ -107,7 +107,7 @@ async function receive(file: Promise<FileUpload>, maxBytes: number): Promise<Fil
     return upload;
   } catch (error) {
     if ((error as { status?: number }).status === 413) {
-      throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
+      throw fileTooLarge(maxBytes);
     }
     if (error instanceof MalformedFormError) throw malformedForm(error.message);
     throw badUserInput('file', 'A file upload (multipart request) is required');
