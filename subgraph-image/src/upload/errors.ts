@@ -1,4 +1,4 @@
-import { badUserInput, codedError, ErrorCode } from '@imagehub/service-kit';
+import { badUserInput, codedError, ErrorCode, ONE_FILE_PER_REQUEST } from '@imagehub/service-kit';
 
 export const unsupportedImage = (
   detail = 'The file is not a supported image (JPEG, PNG, WebP, GIF or AVIF)',
@@ -33,3 +33,22 @@ export class MalformedFormError extends Error {
 
 export const malformedForm = (message: string) =>
   codedError(ErrorCode.BAD_REQUEST, message, { http: { status: 400 } });
+
+/** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
+export const TOO_MANY_FILES = /max file uploads exceeded/;
+
+/**
+ * What a multipart form that broke after the operation started reading its file is, in the same
+ * code and status the gateway gives it; undefined for any other failure (e.g. a client cut short).
+ */
+export function formFailure(error: unknown) {
+  if (error instanceof MalformedFormError) return malformedForm(error.message);
+  // An extra file part the map does not name: graphql-upload-minimal fails the file being read.
+  if (error instanceof Error && TOO_MANY_FILES.test(error.message)) {
+    return codedError(ErrorCode.BAD_USER_INPUT, ONE_FILE_PER_REQUEST, {
+      field: 'file',
+      http: { status: 400 },
+    });
+  }
+  return undefined;
+}

@@ -10,7 +10,7 @@ import {
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { processRequest } from 'graphql-upload-minimal';
 import { authenticate } from '../auth';
-import { MalformedFormError } from './errors';
+import { MalformedFormError, TOO_MANY_FILES } from './errors';
 
 /** Room for the `operations` and `map` fields and part headers around the one file. */
 const MULTIPART_OVERHEAD_BYTES = 128 * 1024;
@@ -75,9 +75,6 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
   req.once('end', onEnd);
   req.once('error', () => {});
 }
-
-/** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
-const TOO_MANY_FILES = /max file uploads exceeded/;
 
 /**
  * GraphQL multipart requests (uploads), checked before a byte of the file is read:

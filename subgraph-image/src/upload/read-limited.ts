@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { badUserInput } from '@imagehub/service-kit';
-import { fileTooLarge } from './errors';
+import { fileTooLarge, formFailure } from './errors';
 
 /**
  * Reads an upload stream into `into` (from its start), counting bytes as they arrive and stopping at
@@ -25,7 +25,7 @@ export async function readLimited(stream: Readable, into: Buffer): Promise<Buffe
     // Whatever is left of the part is discarded by the multipart parser.
     stream.resume();
     if (isCodedError(error)) throw error;
-    throw badUserInput('file', 'The upload was interrupted');
+    throw formFailure(error) ?? badUserInput('file', 'The upload was interrupted');
   }
   // busboy marks a part it cut at its own limit; never store a silently shortened file.
   if ((stream as Readable & { truncated?: boolean }).truncated) {
