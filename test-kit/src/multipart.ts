@@ -20,6 +20,8 @@ export interface MultipartOptions {
   contentType?: string;
   /** Leave the file part out. */
   omitFile?: boolean;
+  /** Plain fields after `map`, before the file (a duplicated `operations`, an unexpected field). */
+  extraFields?: { name: string; value: string }[];
   /** Extra parts after the file (more files, unexpected fields). */
   extraParts?: { name: string; filename?: string; body: Buffer }[];
   boundary?: string;
@@ -47,6 +49,7 @@ export function multipartUpload(file: Buffer, options: MultipartOptions = {}): M
     options.operations ??
     JSON.stringify({ query: options.query ?? UPLOAD_MUTATION, variables: { file: null } });
   let head = field('operations', operations) + field('map', options.map ?? '{"0":["variables.file"]}');
+  for (const extra of options.extraFields ?? []) head += field(extra.name, extra.value);
   const tailParts: Buffer[] = [];
   if (options.omitFile) {
     file = Buffer.alloc(0);
@@ -90,6 +93,13 @@ export const REFUSED_UPLOAD_FORMS: [label: string, code: string, options: Multip
   ['no file part', 'BAD_USER_INPUT', { omitFile: true }],
   ['a file part the map does not name', 'BAD_USER_INPUT', { map: '{"1": ["variables.file"]}' }],
   ['a map path to a variable that does not exist', 'BAD_USER_INPUT', { map: '{"0": ["variables.other"]}' }],
+  [
+    'a second file the map does not name',
+    'BAD_USER_INPUT',
+    { extraParts: [{ name: '1', body: Buffer.from('x') }] },
+  ],
+  ['a duplicated "operations" field', 'BAD_REQUEST', { extraFields: [{ name: 'operations', value: '{}' }] }],
+  ['a file part without a filename', 'BAD_REQUEST', { filename: '' }],
   [
     'a second file',
     'BAD_USER_INPUT',

@@ -210,6 +210,7 @@ test('gateway: an upload trickling below the minimum rate is stopped, and nothin
     paceMs: 100,
     timeoutMs: 15_000,
   });
+  expect(answer.status).toBe(408);
   expect(answer.text).toMatch(/"code":"BAD_REQUEST"/);
   expect(answer.text).toMatch(/slower than 4096 bytes per second/);
   expect(await imagesOf(user)).toBe(0);

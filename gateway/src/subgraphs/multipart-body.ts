@@ -37,7 +37,10 @@ export async function* encodeMultipart(
   yield Buffer.from(`--${boundary}--${crlf}`);
 }
 
-/** Keeps a client-chosen name from breaking out of its quoted header parameter. */
+/**
+ * Keeps a client-chosen name from breaking out of its quoted header parameter. A backslash is a
+ * path separator to the image subgraph, as "/" is: it goes as "/", which needs no escaping.
+ */
 function headerSafe(value: string): string {
-  return value.replace(/["\r\n\\]/g, (c) => encodeURIComponent(c));
+  return value.replace(/\\/g, '/').replace(/["\r\n]/g, (c) => encodeURIComponent(c));
 }

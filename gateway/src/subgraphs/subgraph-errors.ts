@@ -8,12 +8,15 @@ export function toSubgraphError(
   context: { subgraph: string; logger: Logger; withUpload: boolean; clientGone?: AbortSignal },
 ): GraphQLError {
   if (error instanceof GraphQLError) return error;
-  // A failed file stream explains itself better than the aborted request it caused.
+  // A failed file stream explains itself better than the aborted request it caused, and answers with
+  // the HTTP status the gateway gives the same refusal before the operation starts (413, 408, 400).
   const cause = findCause(error);
   if (cause instanceof PayloadTooLargeError) {
-    return codedError(ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { field: 'file' });
+    return codedError(ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { field: 'file', http: { status: 413 } });
   }
-  if (cause instanceof UploadRequestError) return codedError(cause.code, cause.message, { field: 'file' });
+  if (cause instanceof UploadRequestError) {
+    return codedError(cause.code, cause.message, { field: 'file', http: { status: cause.status } });
+  }
   // A client that went away is not a subgraph failure worth a warning.
   if (!context.clientGone?.aborted) {
     context.logger.warn(

@@ -107,11 +107,16 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         headers: req.headers,
         // Browsers and curl send filenames as raw UTF-8; busboy's default (latin1) turns café into cafÃ©.
         defParamCharset: 'utf8',
+        // The name goes to the image subgraph as sent, which reduces it (and a name with nothing left,
+        // such as "a/" or "..", to its fallback); busboy's own reduction would empty such a name, and a
+        // part with an empty filename is no longer a file there.
+        preservePath: true,
         limits: {
           // One byte over the cap, so an exactly-at-cap file passes and anything larger is seen.
           fileSize: maxFileBytes + 1,
           files: 1,
-          fields: 2,
+          // operations and map, and one more for the field handler to say what is wrong with it.
+          fields: 3,
           // busboy reports reaching this, not passing it: a 4th part of any kind is one too many.
           parts: 4,
           fieldSize: maxFieldBytes,
@@ -123,6 +128,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
       return;
     }
 
+    const seenFields = new Set<string>();
     let operations: Record<string, unknown> | undefined;
     let map: Record<string, string[]> | undefined;
     let forwarded: Transform | undefined;
@@ -158,8 +164,15 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         return fail(new UploadRequestError(413, ErrorCode.PAYLOAD_TOO_LARGE, `Field "${name}" is too large`));
       }
       try {
+        if (name === 'operations' || name === 'map') {
+          if (seenFields.has(name)) throw badRequest(`The "${name}" field was sent more than once`);
+          seenFields.add(name);
+        }
         if (name === 'operations') operations = parseOperations(value);
         else if (name === 'map') map = parseMap(value);
+        else if (map && name in map)
+          // A part without a filename (filename="") is a plain field to multipart, not a file.
+          throw badRequest(`The part "${name}" in the map is not a file: it has no filename`);
         else throw badUpload(`Unexpected field "${name}"`);
       } catch (error) {
         fail(error as Error);

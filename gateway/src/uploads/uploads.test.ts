@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { UNAUTHENTICATED_MESSAGES } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
 import {
@@ -13,6 +14,8 @@ import {
 import { gql, type RunningSystem, startSystem } from '../test-support/system';
 
 const GATEWAY_LIMIT = 64 * 1024;
+/** Short, so that a stalled upload is stopped within a test's time (the default is 10 s). */
+const RATE_GRACE_MS = 2_000;
 const UPLOAD = 'mutation ($file: Upload!) { uploadImage(file: $file) { id byteSize } }';
 
 /** A multipart body sent chunked (no Content-Length), so only the streaming limit can catch it. */
@@ -70,7 +73,9 @@ describe('uploads through the gateway', () => {
 
   beforeAll(async () => {
     // The gateway's limit is far below the image subgraph's (10 MiB): a refusal here is the gateway's own.
-    system = await startSystem({ gatewayEnv: { MAX_UPLOAD_BYTES: String(GATEWAY_LIMIT) } });
+    system = await startSystem({
+      gatewayEnv: { MAX_UPLOAD_BYTES: String(GATEWAY_LIMIT), UPLOAD_RATE_GRACE_MS: String(RATE_GRACE_MS) },
+    });
   });
   afterAll(async () => {
     await system?.close();
@@ -116,6 +121,7 @@ describe('uploads through the gateway', () => {
       chunkedMultipart(noisePngOfSize(GATEWAY_LIMIT * 3)),
     );
     expect(result.errors).toHaveLength(1);
+    expect(result.status).toBe(413);
     // Refused by the gateway's stream, not by the subgraph (whose error would carry serviceName).
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'file' });
     expect(result.errors![0]!.extensions?.serviceName).toBeUndefined();
@@ -190,8 +196,14 @@ describe('uploads through the gateway', () => {
       ]) {
         const result = await postMultipart(url!, user.accessToken, form);
         answers.push({ service, codes: codesOf(result) });
-        // A request refused as unusable is refused with HTTP 400 too, by both.
-        if (code === 'BAD_REQUEST') expect(result.status).toBe(400);
+        // A request refused as unusable is refused with HTTP 400 too, by both; the gateway refuses
+        // a form that is wrong about its file with 400 too, however far into the form it finds out.
+        if (code === 'BAD_REQUEST' || service === 'gateway')
+          expect({ service, status: result.status, text: result.text }).toEqual({
+            service,
+            status: 400,
+            text: expect.any(String),
+          });
       }
       expect(answers).toEqual([
         { service: 'gateway', codes: [code] },
@@ -227,6 +239,92 @@ describe('uploads through the gateway', () => {
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
 
+  it('stops a stalled upload with 408 BAD_REQUEST', async () => {
+    const user = await system.auth.registerUser();
+    const { head, file, contentType } = multipartUpload(noisePng(40, 40), { query: UPLOAD });
+    const url = new URL(`${system.gatewayUrl}/graphql`);
+    // The form's start and 20 bytes of the file, then nothing: the client neither sends nor goes away.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(url, {
+        method: 'POST',
+        headers: {
+          'content-type': contentType,
+          'apollo-require-preflight': 'true',
+          authorization: `Bearer ${user.accessToken}`,
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.write(Buffer.concat([head, file.subarray(0, 20)]));
+    });
+    expect(answer.status).toBe(408);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      errors: [{ message: expect.stringMatching(/slower than/), extensions: { code: 'BAD_REQUEST' } }],
+    });
+    expect(await imageCount(system, user.accessToken)).toBe(0);
+  });
+
+  it('says a file cannot go into a variable that is not an Upload, without showing the stream', async () => {
+    const user = await system.auth.registerUser();
+    const form = multipartUpload(noisePng(8, 8), {
+      operations: JSON.stringify({
+        query: 'mutation($i: ID!) { deleteImage(id: $i) }',
+        variables: { i: null },
+      }),
+      map: '{"0": ["variables.i"]}',
+    });
+    for (const url of [system.gatewayUrl, system.image.url]) {
+      const result = await postMultipart(url, user.accessToken, form);
+      expect(result.status).toBe(400);
+      expect(result.errors).toEqual([
+        {
+          message: expect.stringMatching(/\$i .*file/),
+          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'file' }),
+        },
+      ]);
+      expect(result.text).not.toMatch(/_readableState|_events|source/);
+    }
+  });
+
+  it.each(['a/', '.', '..', '/', 'a\\\\', '  ', 'dir/..'])(
+    'stores a file named %j under the fallback name, at the gateway and the image subgraph',
+    async (filename) => {
+      const user = await system.auth.registerUser();
+      const form = multipartUpload(noisePng(8, 8), {
+        query: 'mutation ($file: Upload!) { uploadImage(file: $file) { id filename } }',
+        filename,
+      });
+      for (const url of [system.gatewayUrl, system.image.url]) {
+        const result = await postMultipart(url, user.accessToken, form);
+        expect({ errors: result.errors, data: result.data }).toEqual({
+          errors: undefined,
+          data: { uploadImage: { id: expect.any(String), filename: 'image.png' } },
+        });
+      }
+    },
+  );
+
+  it.each([
+    ['C:\\\\photos\\\\cat.png', 'cat.png'],
+    ['../../etc/cat.png', 'cat.png'],
+  ])('stores a file named %j by its last path component, %j', async (filename, stored) => {
+    const user = await system.auth.registerUser();
+    const form = multipartUpload(noisePng(8, 8), {
+      query: 'mutation ($file: Upload!) { uploadImage(file: $file) { filename } }',
+      filename,
+    });
+    const result = await postMultipart(system.gatewayUrl, user.accessToken, form);
+    expect(result.data).toEqual({ uploadImage: { filename: stored } });
+  });
+
   it('refuses a multipart request without the CSRF preflight header', async () => {
     const user = await system.auth.registerUser();
     const response = await fetch(`${system.gatewayUrl}/graphql`, {
@@ -260,13 +358,27 @@ describe('uploads through the gateway', () => {
     sneaky.append('map', JSON.stringify({ 0: ['variables.file'] }));
     sneaky.append('0', new Blob([new Uint8Array(noisePng(8, 8))]), 'a.png');
     sneaky.append('1', new Blob([new Uint8Array(noisePng(8, 8))]), 'b.png');
-    const extra = await fetch(`${system.gatewayUrl}/graphql`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${user.accessToken}`, 'apollo-require-preflight': 'true' },
-      body: sneaky,
-    });
-    const body = (await extra.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
-    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // Refused as the mapped second file is, although the service only sees it once the first is on
+    // its way: by the gateway, and by the image subgraph for the same form sent straight to it.
+    for (const url of [system.gatewayUrl, system.image.url]) {
+      const extra = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.accessToken}`, 'apollo-require-preflight': 'true' },
+        body: sneaky,
+      });
+      expect({ url, status: extra.status, body: await extra.json() }).toMatchObject({
+        url,
+        status: 400,
+        body: {
+          errors: [
+            {
+              message: expect.stringMatching(/one file/i),
+              extensions: { code: 'BAD_USER_INPUT', field: 'file' },
+            },
+          ],
+        },
+      });
+    }
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
 

@@ -10,6 +10,7 @@ import {
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { processRequest } from 'graphql-upload-minimal';
 import { authenticate } from '../auth';
+import { MalformedFormError, TOO_MANY_FILES } from './errors';
 
 /** Room for the `operations` and `map` fields and part headers around the one file. */
 const MULTIPART_OVERHEAD_BYTES = 128 * 1024;
@@ -26,9 +27,21 @@ function guardParserErrors(req: Request): void {
   const pipe = req.pipe.bind(req);
   req.pipe = (<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }) => {
     destination.on('error', () => {});
+    // graphql-upload-minimal lets busboy read two fields (operations, map) and drops any further one
+    // without a word, so a duplicated field went unnoticed and a file part without a filename (a
+    // field to multipart) became "no file". Failing the parser fails the request, or the upload if
+    // the operation already runs; either way as BAD_REQUEST (see receive in upload-service.ts).
+    destination.once('fieldsLimit', () =>
+      (destination as unknown as { destroy(error: Error): void }).destroy(
+        new MalformedFormError(TOO_MANY_FIELDS),
+      ),
+    );
     return pipe(destination, options);
   }) as typeof req.pipe;
 }
+
+const TOO_MANY_FIELDS =
+  'The form has a field besides "operations" and "map": one of them sent twice, or a file part without a filename';
 
 type Refusal = [status: number, code: string, message: string, extensions?: Record<string, unknown>];
 
@@ -62,9 +75,6 @@ function refuseAfterDraining(req: Request, res: Response, maxBodyBytes: number, 
   req.once('end', onEnd);
   req.once('error', () => {});
 }
-
-/** graphql-upload-minimal's message for more files than `maxFiles` (map entries or file parts). */
-const TOO_MANY_FILES = /max file uploads exceeded/;
 
 /**
  * GraphQL multipart requests (uploads), checked before a byte of the file is read:

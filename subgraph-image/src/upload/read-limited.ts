@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { badUserInput } from '@imagehub/service-kit';
-import { payloadTooLarge } from './errors';
+import { fileTooLarge, formFailure } from './errors';
 
 /**
  * Reads an upload stream into `into` (from its start), counting bytes as they arrive and stopping at
@@ -16,7 +16,7 @@ export async function readLimited(stream: Readable, into: Buffer): Promise<Buffe
     for await (const chunk of stream) {
       const buffer = chunk as Uint8Array;
       if (total + buffer.length > maxBytes) {
-        throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
+        throw fileTooLarge(maxBytes);
       }
       into.set(buffer, total);
       total += buffer.length;
@@ -25,11 +25,11 @@ export async function readLimited(stream: Readable, into: Buffer): Promise<Buffe
     // Whatever is left of the part is discarded by the multipart parser.
     stream.resume();
     if (isCodedError(error)) throw error;
-    throw badUserInput('file', 'The upload was interrupted');
+    throw formFailure(error) ?? badUserInput('file', 'The upload was interrupted');
   }
   // busboy marks a part it cut at its own limit; never store a silently shortened file.
   if ((stream as Readable & { truncated?: boolean }).truncated) {
-    throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
+    throw fileTooLarge(maxBytes);
   }
   return into.subarray(0, total);
 }

@@ -5,7 +5,7 @@ import { JobDeadlineError, type JobWaiter } from '../jobs/job-waiter';
 import type { UploadJobs } from '../jobs/upload-jobs';
 import type { Image, ImageStore } from '../store/image-store';
 import type { UploadAdmission } from './admission';
-import { payloadTooLarge, quotaExceeded } from './errors';
+import { fileTooLarge, formFailure, quotaExceeded } from './errors';
 import { sanitizeFilename } from './filename';
 import { type ImageLimits, inspectImage } from './process-image';
 import { readLimited } from './read-limited';
@@ -106,8 +106,10 @@ async function receive(file: Promise<FileUpload>, maxBytes: number): Promise<Fil
     if (!upload || typeof upload.createReadStream !== 'function') throw new Error('not an upload');
     return upload;
   } catch (error) {
+    const failure = formFailure(error);
+    if (failure) throw failure;
     if ((error as { status?: number }).status === 413) {
-      throw payloadTooLarge(`The file is larger than the ${maxBytes}-byte limit`, maxBytes);
+      throw fileTooLarge(maxBytes);
     }
     throw badUserInput('file', 'A file upload (multipart request) is required');
   }
@@ -117,7 +119,7 @@ async function receive(file: Promise<FileUpload>, maxBytes: number): Promise<Fil
 function openStream(upload: FileUpload) {
   try {
     return upload.createReadStream();
-  } catch {
-    throw badUserInput('file', 'The upload was interrupted');
+  } catch (error) {
+    throw formFailure(error) ?? badUserInput('file', 'The upload was interrupted');
   }
 }
