@@ -20,13 +20,14 @@ import {
   trustProxySetting,
 } from '@imagehub/service-kit';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import { Pool } from 'undici';
 import type { Config } from './config';
 import { corsFor } from './http/cors';
 import { IDE_ASSETS_PATH, ideAssets, idePage } from './http/ide';
 import { imageProxy } from './http/image-proxy';
 import { webApp } from './http/web-app';
+import { costLimit } from './limits/cost';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { subgraphReady } from './readiness';
 import { contextFromRequest, type GatewayContext } from './subgraphs/context';
@@ -112,14 +113,28 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     },
   });
 
+  // Armor starts every message with "Syntax Error: ", though none of these is one: each refusal is
+  // reported again without it (still GRAPHQL_VALIDATION_FAILED, HTTP 400).
+  const armorRefusal = {
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError) => {
+        const plain = new GraphQLError(error.message.replace(/^Syntax Error: /, ''));
+        if (!context) throw plain;
+        context.reportError(plain);
+      },
+    ],
+  };
   const armor = new ApolloArmor({
-    maxDepth: { n: config.limits.maxQueryDepth },
-    maxAliases: { n: config.limits.maxAliases },
+    maxDepth: { n: config.limits.maxQueryDepth, ...armorRefusal },
+    maxAliases: { n: config.limits.maxAliases, ...armorRefusal },
     // graphql-js enforces this during parsing itself (parseOptions below) and answers 400; armor's
     // version throws from a plugin hook, which Apollo Server turns into a 500.
     maxTokens: { enabled: false },
-    maxDirectives: { n: config.limits.maxDirectives },
-    costLimit: { maxCost: config.limits.maxCost },
+    maxDirectives: { n: config.limits.maxDirectives, ...armorRefusal },
+    // Armor's cost limit is a validation rule: it never sees variables, so `first: $n` cost what no
+    // `first` costs. limits/cost.ts counts with the variables instead.
+    costLimit: { enabled: false },
     // Suggestions help while writing queries; in production they help someone mapping the schema.
     blockFieldSuggestion: { enabled: config.nodeEnv === 'production' },
   }).protect();
@@ -137,6 +152,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         requireResolvableOperation,
         singleUseUploads<GatewayContext>((value) => value instanceof StreamedUpload),
         ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+        costLimit<GatewayContext>(config.limits.maxCost),
       ],
     }),
     gateway,

@@ -1,9 +1,10 @@
 import http from 'node:http';
 import { listen } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
-import { noisePng } from '@imagehub/test-kit';
+import { type GraphQLResult, noisePng } from '@imagehub/test-kit';
 import { createServer } from './app';
 import { loadConfig } from './config';
+import { PROJECT_QUERIES, reviewerQuery } from './test-support/queries';
 import { gql, type RunningSystem, startSystem } from './test-support/system';
 
 describe('the gateway front door', () => {
@@ -132,14 +133,95 @@ describe('the gateway front door', () => {
     for (let i = 0; i < 6; i++) selection = `images { edges { node { owner { ${selection} } } } }`;
     const result = await gql(system.gatewayUrl, `{ me { ${selection} } }`);
     expect(result.status).toBe(400);
-    expect(result.errors?.map((e) => e.message).join('\n')).toMatch(/depth limit/i);
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.errors?.map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/^Query depth limit of 10 exceeded, found \d+\.$/),
+    );
   });
 
-  it('refuses an alias bomb', async () => {
+  it('refuses an alias bomb and a directive bomb, without calling them syntax errors', async () => {
     const aliases = Array.from({ length: 50 }, (_, i) => `a${i}: me { id }`).join(' ');
     const result = await gql(system.gatewayUrl, `{ ${aliases} }`);
     expect(result.status).toBe(400);
-    expect(result.errors?.[0]?.message).toMatch(/alias/i);
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.errors?.[0]?.message).toBe('Aliases limit of 15 exceeded, found 50.');
+
+    const directives = await gql(system.gatewayUrl, `{ me ${'@skip(if: false) '.repeat(30)}{ id } }`);
+    expect(directives.status).toBe(400);
+    expect(directives.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(directives.errors?.map((e) => e.message)).toContainEqual(
+      expect.stringMatching(/^Directives limit of 20 exceeded, found \d+\.$/),
+    );
+  });
+
+  describe('the cost limit (MAX_COST, 5000)', () => {
+    let token: string;
+    beforeAll(async () => {
+      const user = await system.auth.registerUser();
+      token = user.accessToken;
+      expect((await uploadImage(system.gatewayUrl, token, noisePng(22, 20), 'c.png')).errors).toBeUndefined();
+    });
+    const refusedForCost = (result: GraphQLResult<unknown>, cost: number) => {
+      expect(result.status).toBe(400);
+      expect(result.data ?? null).toBeNull();
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(result.errors?.[0]?.message).toMatch(
+        new RegExp(`^Query cost limit of 5000 exceeded, found ${cost}:`),
+      );
+    };
+
+    it("refuses the reviewer's query written with literals and written with variables alike", async () => {
+      refusedForCost(await gql(system.gatewayUrl, `{ ${reviewerQuery('100')} }`, { token }), 50_401);
+      const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: ${reviewerQuery('$f')}`).join(' ');
+      const variables = await gql(system.gatewayUrl, `query($f: Int) { ${aliases} }`, {
+        token,
+        variables: { f: 100 },
+      });
+      refusedForCost(variables, 15 * 50_401);
+      const one = await gql(system.gatewayUrl, `query($f: Int) { ${reviewerQuery('$f')} }`, {
+        token,
+        variables: { f: 100 },
+      });
+      refusedForCost(one, 50_401);
+    });
+
+    it('answers myImages(first: 1000) capped at 100, as a literal and as a variable', async () => {
+      const page = 'edges { node { id } } pageInfo { hasNextPage }';
+      const literal = await gql(system.gatewayUrl, `{ myImages(first: 1000) { ${page} } }`, { token });
+      const variable = await gql(system.gatewayUrl, `query($f: Int) { myImages(first: $f) { ${page} } }`, {
+        token,
+        variables: { f: 1000 },
+      });
+      expect(literal.errors).toBeUndefined();
+      expect(literal.status).toBe(200);
+      expect(variable.errors).toBeUndefined();
+      expect(variable.data).toEqual(literal.data);
+      expect((literal.data as { myImages: { edges: unknown[] } }).myImages.edges).toHaveLength(1);
+      // A variable of the wrong type is the executor's to refuse, as before.
+      const wrong = await gql(system.gatewayUrl, 'query($f: Int) { myImages(first: $f) { totalCount } }', {
+        token,
+        variables: { f: 'many' },
+      });
+      expect(wrong.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    });
+
+    it("answers the project's own queries: journey, web app, bench, k6, locust, README", async () => {
+      for (const [name, query] of Object.entries(PROJECT_QUERIES)) {
+        const result = await gql(system.gatewayUrl, query, { token, variables: { first: 24, after: null } });
+        expect({ name, errors: result.errors }).toEqual({ name, errors: undefined });
+      }
+    });
+
+    it('answers an operation costing 5000 and refuses one costing 5001', async () => {
+      // The web app's gallery page: 1 + first × 15.
+      const gallery = (first: number) =>
+        `myImages(first: ${first}) { totalCount edges { node { id filename contentType byteSize width height url thumbnailUrl createdAt } } pageInfo { hasNextPage endCursor } }`;
+      const pages = `a: ${gallery(100)} b: ${gallery(100)} c: ${gallery(100)} d: ${gallery(33)}`;
+      const under = await gql(system.gatewayUrl, `{ ${pages} __typename }`, { token });
+      expect(under.errors).toBeUndefined();
+      refusedForCost(await gql(system.gatewayUrl, `{ ${pages} me { id } }`, { token }), 5001);
+    });
   });
 
   it('refuses a token flood and an overlong JSON body', async () => {

@@ -230,3 +230,6 @@ export async function storageProblems(db: Knex): Promise<string[]> {
   }
   return problems;
 }
+
+/** The page sizes the resolvers apply, for the gateway's cost limit to count the same. */
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination';
