@@ -11,7 +11,13 @@ import {
 } from 'graphql';
 import { composeSupergraph, readWorkingTreeSdl } from '../supergraph/compose';
 import { PROJECT_QUERIES, reviewerQuery } from '../test-support/queries';
-import { DEFAULT_PAGE_SIZE, effectivePageSize, MAX_PAGE_SIZE, operationCost } from './cost';
+import {
+  DEFAULT_PAGE_SIZE,
+  effectivePageSize,
+  knownOperationCost,
+  MAX_PAGE_SIZE,
+  operationCost,
+} from './cost';
 
 let schema: GraphQLSchema;
 beforeAll(() => {
@@ -81,5 +87,33 @@ describe('operationCost', () => {
     const started = Date.now();
     expect(() => cost(`query FanOut { me { ...F30 } } ${fragments.join(' ')}`)).toThrow(GraphQLError);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('knownOperationCost', () => {
+  const operationOf = (query: string) => {
+    const document = parse(query);
+    return { document, operation: document.definitions[0] as OperationDefinitionNode };
+  };
+
+  it('keeps a count per page size and @skip value, never serving one for another', () => {
+    const { document, operation } = operationOf(
+      `query Page($f: Int, $skip: Boolean!, $note: String) { myImages(first: $f) { edges { node { id } } } ... @skip(if: $skip) { me { id } } }`,
+    );
+    const known = (variables: Record<string, unknown>) =>
+      knownOperationCost(schema, document, operation, { note: 'x', ...variables });
+    expect(known({ f: 1000, skip: true })).toBe(301);
+    expect(known({ f: 7, skip: true })).toBe(22);
+    expect(known({ f: 7, skip: false })).toBe(24);
+    // Again, from what was kept: the same answers.
+    expect(known({ f: 1000, skip: true })).toBe(301);
+    expect(known({ f: 7, skip: true, note: 'another string, not part of the key' })).toBe(22);
+    expect(known({ f: 7, skip: false })).toBe(24);
+  });
+
+  it('counts nothing for variables that do not fit their types (the executor refuses them)', () => {
+    const { document, operation } = operationOf(`query($f: Int) { myImages(first: $f) { totalCount } }`);
+    expect(knownOperationCost(schema, document, operation, { f: 'many' })).toBeUndefined();
+    expect(knownOperationCost(schema, document, operation, { f: 5 })).toBe(6);
   });
 });
