@@ -1,11 +1,26 @@
 import { isProxyAddress, trustedProxies } from './proxy-trust';
 
 describe('isProxyAddress', () => {
-  it.each(['loopback', '127.0.0.1', '10.42.0.0/16', '::1', 'fd00::/8'])('accepts %s', (entry) => {
-    expect(isProxyAddress(entry)).toBe(true);
-  });
+  it.each(['loopback', '127.0.0.1', '10.42.0.0/16', '0.0.0.0/0', '::1', 'fd00::/8', '2001:db8::/128'])(
+    'accepts %s',
+    (entry) => {
+      expect(isProxyAddress(entry)).toBe(true);
+    },
+  );
 
-  it.each(['1', '2', 'true', '10.0.0.0/33', 'gateway', ''])('refuses %j', (entry) => {
+  it.each([
+    '1',
+    '2',
+    'true',
+    '127.1',
+    '0x7f000001',
+    '10.0.0.0/33',
+    '10.0.0.0/',
+    '10.0.0.0/8/8',
+    '::1/129',
+    'gateway',
+    '',
+  ])('refuses %j', (entry) => {
     expect(isProxyAddress(entry)).toBe(false);
   });
 });

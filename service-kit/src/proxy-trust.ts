@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 
 /** proxy-addr's names for address ranges, accepted as Express accepts them. */
@@ -12,19 +12,12 @@ const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 export function isProxyAddress(entry: string): boolean {
   if (NAMED_RANGES.has(entry)) return true;
   const [address = '', prefix, ...rest] = entry.split('/');
-  if (rest.length > 0 || !isPlainAddress(address)) return false;
-  if (prefix === undefined) return true;
-  try {
-    ipaddr.parseCIDR(entry);
-    return true;
-  } catch {
-    return false;
-  }
+  if (rest.length > 0) return false;
+  // node:net takes dotted-quad IPv4 only (not "1", "127.1" or "0x7f000001") and IPv6.
+  const bits = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0;
+  if (bits === 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
 }
-
-/** Dotted-quad IPv4 or IPv6; ipaddr.js alone would also take "1" or "0x7f000001" as IPv4. */
-const isPlainAddress = (value: string) =>
-  ipaddr.IPv4.isValidFourPartDecimal(value) || ipaddr.IPv6.isValid(value);
 
 /**
  * A service's list of the reverse proxies in front of it, whose X-Forwarded-For entries it believes:

@@ -55,10 +55,10 @@ describe('bad input', () => {
       [REGISTER, { ...valid, email: 42 }, 'BAD_USER_INPUT'],
       [LOGIN, { email: 'y'.repeat(80_000), password: 'whatever1' }, 'BAD_USER_INPUT'],
       [LOGIN, { email: existing.email, password: `${'€'.repeat(24)}x` }, 'BAD_USER_INPUT'],
-      [REFRESH, { token: 'z'.repeat(80_000) }, 'BAD_USER_INPUT'],
+      // What cannot be a refresh token (too long, garbage) is an unknown one, as the contract says.
+      [REFRESH, { token: 'z'.repeat(80_000) }, 'UNAUTHENTICATED'],
       [REFRESH, { token: "' OR 1=1 --" }, 'UNAUTHENTICATED'],
       [REFRESH, { token: 'not.a.token' }, 'UNAUTHENTICATED'],
-      [LOGOUT, { token: 'w'.repeat(80_000) }, 'BAD_USER_INPUT'],
     ];
     for (const [query, variables, code] of attempts) {
       const result = await auth.graphql(query, variables);
@@ -67,6 +67,8 @@ describe('bad input', () => {
         code,
       });
     }
+    // logout is idempotent: true for a token that names no session, and nothing written.
+    expect((await auth.graphql(LOGOUT, { token: 'w'.repeat(80_000) })).data).toEqual({ logout: true });
     expect(await rowCounts()).toEqual(before);
   });
 
