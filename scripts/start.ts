@@ -95,6 +95,9 @@ const METRICS_PORT_VARIABLES: Record<ProcessName, string> = {
 };
 
 let stopping = false;
+/** A second signal sooner than this after the first is the same request, passed on by npm. */
+const ECHO_WINDOW_MS = 1_000;
+
 const supervisor = new Supervisor({
   log: say,
   initialBackoffMs: config.RESTART_BACKOFF_MS,
@@ -221,13 +224,18 @@ async function stopAll(exitCode: number): Promise<void> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  let firstSignalAt = 0;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       if (!stopping) {
+        firstSignalAt = Date.now();
         say(`${signal}: stopping`);
         void stopAll(0);
         return;
       }
+      // The same signal twice at once is one request: a signal to npm's process group (a terminal's
+      // Ctrl+C, `kill -- -PGID`, a service manager) reaches this process and npm, which passes it on.
+      if (Date.now() - firstSignalAt < ECHO_WINDOW_MS) return;
       // A second signal while stopping: the user means it.
       say(`${signal} again: killing everything now`);
       supervisor.killAll('SIGKILL');

@@ -118,4 +118,59 @@ describe('Supervisor', () => {
     await s.stop();
     expect(order).toEqual(['front exit', 'api exit', 'database exit']);
   });
+
+  // As the embedded Postgres's wrapper does: the unit leads a process group and starts a process of
+  // its own in it, which a SIGKILL of the unit alone would leave running (holding its port).
+  const WRAPPER = `
+    const { spawn } = require('node:child_process');
+    const inner = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    process.on('SIGTERM', () => {}); // deaf to SIGTERM: only a kill ends it
+    process.stdout.write('READY ' + inner.pid + '\\n');
+    setInterval(() => {}, 1000);`;
+  function wrapperUnit(events: string[], inner: number[]): Unit {
+    const unit = nodeUnit('wrapper', WRAPPER, events);
+    unit.stopGraceMs = 300;
+    unit.spawn = () => {
+      const child = spawn(process.execPath, ['-e', WRAPPER], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      child.stdout?.on('data', (chunk: Buffer) => {
+        const match = /READY (\d+)/.exec(chunk.toString());
+        if (match) inner.push(Number(match[1]));
+      });
+      return child;
+    };
+    return unit;
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('kills a unit with everything in its process group, when killing everything at once', async () => {
+    const events: string[] = [];
+    const s = supervisor(events);
+    const inner: number[] = [];
+    await s.add(wrapperUnit(events, inner));
+    const wrapper = s.pids().wrapper!;
+    expect(alive(inner[0]!)).toBe(true);
+    s.killAll('SIGKILL');
+    await until('wrapper and what it started gone', () => !alive(wrapper) && !alive(inner[0]!));
+  });
+
+  it('kills a unit with everything in its process group, when it outlasts its grace period', async () => {
+    const events: string[] = [];
+    const s = supervisor(events);
+    const inner: number[] = [];
+    await s.add(wrapperUnit(events, inner));
+    const wrapper = s.pids().wrapper!;
+    await s.stop();
+    expect(events).toContain('wrapper: still running 0.3 s after SIGTERM; killing it');
+    await until('wrapper and what it started gone', () => !alive(wrapper) && !alive(inner[0]!));
+  });
 });

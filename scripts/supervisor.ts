@@ -75,7 +75,7 @@ export class Supervisor {
       running.starting = undefined;
       // Not serving: whatever is left of it goes, and the caller decides what the failure means.
       if (running.child === child) running.child = undefined;
-      child.kill('SIGKILL');
+      killGroup(child);
       const words = running.lastWords.length
         ? `\n${running.lastWords.map((l) => `    ${l}`).join('\n')}`
         : '';
@@ -154,7 +154,26 @@ export class Supervisor {
   /** Last resort when the supervisor itself is going away abruptly: signal everything at once. */
   killAll(signal: NodeJS.Signals): void {
     this.stopping = true;
-    for (const running of this.units) running.child?.kill(signal);
+    for (const running of this.units) {
+      if (!running.child) continue;
+      if (signal === 'SIGKILL') killGroup(running.child);
+      else running.child.kill(signal);
+    }
+  }
+}
+
+/**
+ * SIGKILL to the child's whole process group when it leads one (units spawned `detached`), else to
+ * the child. A wrapper killed alone leaves what it started running: the embedded Postgres outlived
+ * its wrapper, held its port and made the next `npm start` refuse to begin.
+ */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Not a group leader (or already gone): the child alone.
+    child.kill('SIGKILL');
   }
 }
 
@@ -169,7 +188,7 @@ export async function stopChild(
   child.kill('SIGTERM');
   const timer = setTimeout(() => {
     log(`still running ${graceMs / 1000} s after SIGTERM; killing it`);
-    child.kill('SIGKILL');
+    killGroup(child);
   }, graceMs);
   await exited;
   clearTimeout(timer);

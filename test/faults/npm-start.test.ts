@@ -4,7 +4,8 @@
  * - a service killed under it (SIGKILL, as the OOM killer does) is restarted, the others keep their
  *   processes and keep serving meanwhile, and the system answers again;
  * - a service that keeps dying is given up on, naming it and why, and nothing is left behind;
- * - SIGTERM to npm leaves no process and no listening port;
+ * - SIGTERM to npm leaves no process and no listening port; so does SIGINT to npm's whole process
+ *   group (a terminal's Ctrl+C), which reaches the supervisor twice (directly, and passed on by npm);
  * - ports that cannot work (taken by another program, or two services given the same one, metrics
  *   ports included) are refused before anything starts, each named by its variable.
  */
@@ -41,7 +42,10 @@ interface NpmStart {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function npmStart(env: Record<string, string> = {}, { waitUntilReady = true } = {}): Promise<NpmStart> {
+async function npmStart(
+  env: Record<string, string> = {},
+  { waitUntilReady = true, ownGroup = false } = {},
+): Promise<NpmStart> {
   const ports = {
     gateway: await freePort(),
     auth: await freePort(),
@@ -54,6 +58,8 @@ async function npmStart(env: Record<string, string> = {}, { waitUntilReady = tru
   const npm = spawn('npm', ['start'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, as a terminal gives it: its Ctrl+C reaches npm and its children.
+    detached: ownGroup,
     env: {
       ...process.env,
       NODE_ENV: 'development',
@@ -224,6 +230,19 @@ describe('npm start', () => {
     expect(run.output).toContainEqual('[start] stopped');
     await expectNothingLeft(run, everything);
     // Postgres was stopped, not killed: it says so in its own log the next time; here, no pid file.
+    expect(() => postmasterPid(run!.dataDir)).toThrow(/ENOENT/);
+  });
+
+  test("Ctrl+C (SIGINT to npm's process group) stops everything in order, Postgres cleanly", async () => {
+    run = await npmStart({}, { ownGroup: true });
+    const everything = [...Object.values(run.pids()), postmasterPid(run.dataDir)] as number[];
+    process.kill(-run.npm.pid!, 'SIGINT');
+    const exited = await run.exited;
+    expect(run.output).toContainEqual('[start] stopped');
+    // npm's copy of the signal is not taken for a second, impatient Ctrl+C.
+    expect(run.output.join('\n')).not.toMatch(/again: killing everything/);
+    expect(exited.code).toBe(0);
+    await expectNothingLeft(run, everything);
     expect(() => postmasterPid(run!.dataDir)).toThrow(/ENOENT/);
   });
 
