@@ -108,6 +108,8 @@ describe('deleteAccount at the auth subgraph', () => {
       code: 'UNAUTHENTICATED',
       reason: 'BAD_CREDENTIALS',
     });
+    // The caller typed no email: the words are about the password alone.
+    expect(wrong.errors?.[0]?.message).toBe('The password is wrong');
     // Three failures from this address: even the right password is refused here now, at login and here.
     const locked = await auth.graphql(DELETE, { password: user.password }, asAttacker);
     expect(codeOf(locked)).toBe('TOO_MANY_REQUESTS');

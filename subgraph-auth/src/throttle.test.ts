@@ -274,12 +274,19 @@ describe('registration throttling per client address', () => {
 });
 
 describe('refresh throttling per client address', () => {
-  it('limits failed refresh attempts per address', async () => {
+  it('limits failed refresh attempts per address, never a valid token from it', async () => {
     const auth = await service({ REFRESH_FAILURES_PER_IP: '2' });
     const user = await auth.registerUser();
     const unknown = () => randomBytes(32).toString('base64url');
     expect(codeOf(await auth.graphql(REFRESH, { token: unknown() }))).toBe('UNAUTHENTICATED');
     expect(codeOf(await auth.graphql(REFRESH, { token: unknown() }))).toBe('UNAUTHENTICATED');
-    expectThrottled(await auth.graphql(REFRESH, { token: user.refreshToken }), 900);
+    expectThrottled(await auth.graphql(REFRESH, { token: unknown() }), 900);
+    // Someone else behind the same address (a NAT, a proxy) with a real token is not locked out.
+    const rotated = await auth.graphql(REFRESH, { token: user.refreshToken });
+    expect(codeOf(rotated)).toBe('OK');
+    expect((rotated.data as { refreshToken: { accessToken: string } }).refreshToken.accessToken).toEqual(
+      expect.any(String),
+    );
+    expectThrottled(await auth.graphql(REFRESH, { token: unknown() }), 900);
   });
 });

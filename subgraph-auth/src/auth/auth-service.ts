@@ -123,7 +123,8 @@ export class AuthService {
     // refused as an unknown one, without a query or a counter write.
     if (!canBeRefreshToken(token)) throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     const { users, sessions, throttle } = this.deps;
-    await throttle.chargeRefresh(caller.ip);
+    // Looked up first, throttled only when it fails (Throttle.refreshFailed): one statement for a
+    // valid token, and never refused for other people's failures from the same address.
     const result = await sessions.rotate(token);
     if (result.outcome === 'reused') {
       caller.log.warn(
@@ -131,8 +132,10 @@ export class AuthService {
         'used refresh token presented again; session revoked',
       );
     }
-    if (result.outcome !== 'rotated') throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
-    await throttle.refreshSucceeded(caller.ip);
+    if (result.outcome !== 'rotated') {
+      await throttle.refreshFailed(caller.ip);
+      throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
+    }
     const [user] = await users.findByIds([result.userId]);
     if (!user) throw unauthenticated(UnauthenticatedReason.REFRESH_TOKEN_INVALID);
     return this.payload(user, result);
@@ -205,9 +208,10 @@ export class AuthService {
       args.currentPassword,
       caller,
       'password change',
+      'The current password is wrong',
     );
     await this.deps.throttle.settle(settlement);
-    if (owner.id !== userId) throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
+    if (owner.id !== userId) throw wrongPassword('The current password is wrong');
     const passwordHash = await busyAsTooManyRequests(hasher.hash(args.newPassword));
     const session = await db.transaction(async (trx) => {
       await users.updatePasswordHash(userId, passwordHash, trx);
@@ -247,9 +251,10 @@ export class AuthService {
       password,
       caller,
       'account deletion',
+      'The password is wrong',
     );
     await this.deps.throttle.settle(settlement);
-    if (owner.id !== userId) throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
+    if (owner.id !== userId) throw wrongPassword('The password is wrong');
 
     const ended = await db.transaction(async (trx) => {
       // Listed as revoked before the user row (and with it, on delete cascade, the sessions and their
@@ -296,12 +301,14 @@ export class AuthService {
    * front, in the statement that looks the account up); BAD_CREDENTIALS otherwise, the same for
    * unknown accounts. A failure is settled here; a success's settlement is returned for the caller
    * to write with its own next statement (or alone, `Throttle.settle`), and must be written.
+   * `wrong` words the failure for a signed-in caller, whose email is not in question.
    */
   private async checkPassword(
     email: string,
     password: string,
     caller: Caller,
     what: string,
+    wrong?: string,
   ): Promise<{ user: User; settlement: WithParts }> {
     const { users, hasher, throttle } = this.deps;
     const { found: credentials, ...charge } = await throttle.chargeLogin(
@@ -319,7 +326,7 @@ export class AuthService {
     if (!credentials || !matches) {
       await throttle.loginFailed(email, caller.ip);
       caller.log.info({ knownAccount: credentials !== undefined }, `${what} failed`);
-      throw unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
+      throw wrong ? wrongPassword(wrong) : unauthenticated(UnauthenticatedReason.BAD_CREDENTIALS);
     }
     return { user: credentials.user, settlement: throttle.loginSucceededParts(email, caller.ip) };
   }
@@ -335,6 +342,10 @@ export class AuthService {
     };
   }
 }
+
+/** BAD_CREDENTIALS as the contract codes it, worded for a form that asked only for a password. */
+const wrongPassword = (message: string) =>
+  codedError(ErrorCode.UNAUTHENTICATED, message, { reason: UnauthenticatedReason.BAD_CREDENTIALS });
 
 function mapBusy(error: unknown): unknown {
   return error instanceof QueueSaturatedError

@@ -245,12 +245,14 @@ export class Throttle {
     await charge([this.registerByIp.consume(ip)]);
   }
 
-  async chargeRefresh(ip: string): Promise<void> {
+  /**
+   * Counts a refresh token that named no live session; TOO_MANY_REQUESTS past the limit. Only
+   * failures are counted, after the lookup: a valid token is never refused for what others sent from
+   * the same address (a NAT, a proxy), and guessing a 256-bit token is hopeless anyway. The count
+   * tells a client stuck in a loop, or a scanner, to back off.
+   */
+  async refreshFailed(ip: string): Promise<void> {
     await charge([this.refreshByIp.consume(ip)]);
-  }
-
-  async refreshSucceeded(ip: string): Promise<void> {
-    await this.refreshByIp.reward(ip);
   }
 
   /**
