@@ -105,6 +105,18 @@ describe('the full journey through the gateway', () => {
     const gone = await fetch(image.url);
     expect(gone.status).toBe(404);
     await gone.text();
+    // Paths no image route serves are the image subgraph's JSON 404, not an HTML "Cannot GET" page.
+    for (const path of [`/images/${image.id}/original/x`, '/images/x/y/z']) {
+      const stray = await fetch(`${gatewayUrl}${path}`);
+      expect([path, stray.status, stray.headers.get('content-type')]).toEqual([
+        path,
+        404,
+        'application/json; charset=utf-8',
+      ]);
+      expect(
+        ((await stray.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code,
+      ).toBe('NOT_FOUND');
+    }
     const again = await gql(gatewayUrl, 'mutation ($id: ID!) { deleteImage(id: $id) }', {
       token,
       variables: { id: image.id },

@@ -89,6 +89,18 @@ describe('createBaseApp', () => {
           .code,
       ).toBe(code);
     }
+    // A path no route serves: JSON too, not Express's "Cannot GET" page.
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      const response = await fetch(`${running.base}/images/x/y/z`, { method });
+      expect([method, response.status, response.headers.get('content-type')]).toEqual([
+        method,
+        404,
+        'application/json; charset=utf-8',
+      ]);
+      expect(await response.json()).toEqual({
+        errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }],
+      });
+    }
   });
 
   it('serves Prometheus metrics on a listener of its own, not on the service port', async () => {

@@ -145,11 +145,15 @@ export function routeLabel(req: Pick<Request, 'originalUrl' | 'url'>): string {
 }
 
 /**
- * Body-parser and other request-level failures, answered in the GraphQL error shape clients parse
- * anyway, never as Express's HTML page (which carries a stack trace).
+ * What no route answered, body-parser and other request-level failures: answered in the GraphQL
+ * error shape clients parse anyway, never as Express's HTML page ("Cannot GET ...", or one with a
+ * stack trace). Mounted last, after every route.
  */
 export function jsonErrorHandler(logger: Logger) {
-  return (
+  const noRoute = (_req: Request, res: Response) => {
+    res.status(404).json({ errors: [{ message: 'Not found', extensions: { code: ErrorCode.NOT_FOUND } }] });
+  };
+  const handler = (
     error: Error & { status?: number; type?: string },
     req: Request,
     res: Response,
@@ -172,4 +176,5 @@ export function jsonErrorHandler(logger: Logger) {
               : ['BAD_REQUEST', error.type === 'entity.parse.failed' ? 'Malformed JSON body' : 'Bad request'];
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
   };
+  return [noRoute, handler];
 }
