@@ -3,11 +3,15 @@ import { generalMessage, passwordFormMessage, signedOutNotice, uploadMessage } f
 
 it('names the problem and what to do for each upload error code', () => {
   expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'File is larger than 300000 bytes' })).toBe(
-    'Too large to upload: File is larger than 300000 bytes',
+    'Too large to upload: the limit is 293 KB.',
   );
-  expect(uploadMessage({ code: 'BAD_USER_INPUT', message: 'Not an image', field: 'file' })).toMatch(
-    /^Not a supported image \(JPEG, PNG, WebP, GIF or AVIF\)/,
-  );
+  expect(
+    uploadMessage({
+      code: 'BAD_USER_INPUT',
+      message: 'The file is not a supported image (JPEG, PNG, WebP, GIF or AVIF)',
+      field: 'file',
+    }),
+  ).toBe('Not a supported image (JPEG, PNG, WebP, GIF or AVIF).');
   expect(
     uploadMessage({
       code: 'QUOTA_EXCEEDED',
@@ -24,6 +28,46 @@ it('names the problem and what to do for each upload error code', () => {
   );
   expect(uploadMessage({ code: 'TOO_MANY_REQUESTS', message: 'slow down', retryAfter: 300 })).toBe(
     'Too many uploads at once. Try again in 5 minutes.',
+  );
+});
+
+it('says each upload refusal once, in one sentence, and a size limit in the page’s units', () => {
+  // The gateway's words, the image subgraph's (a file found too large while reading it, a request
+  // too large up front), and an image with too many pixels to decode.
+  expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'File is larger than 10485760 bytes' })).toBe(
+    'Too large to upload: the limit is 10 MB.',
+  );
+  expect(
+    uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'The file is larger than the 10485760-byte limit' }),
+  ).toBe('Too large to upload: the limit is 10 MB.');
+  expect(
+    uploadMessage({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'The request is larger than the 10485760-byte upload limit',
+    }),
+  ).toBe('Too large to upload: the limit is 10 MB.');
+  expect(
+    uploadMessage({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'The image has more than 40000000 pixels (the limit for image/png)',
+    }),
+  ).toBe('Too large to upload: the limit is 40 million pixels.');
+  expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'Request body too large' })).toBe(
+    'Too large to upload.',
+  );
+  // The server's words when they say something else than "not a supported image", once.
+  expect(uploadMessage({ code: 'BAD_USER_INPUT', message: 'The file is empty', field: 'file' })).toBe(
+    'The file is empty.',
+  );
+  expect(
+    uploadMessage({
+      code: 'BAD_USER_INPUT',
+      message: 'The image could not be decoded (truncated or corrupt)',
+      field: 'file',
+    }),
+  ).toBe('The image could not be decoded (truncated or corrupt).');
+  expect(uploadMessage({ code: 'BAD_USER_INPUT', message: '', field: 'file' })).toBe(
+    'Not a supported image (JPEG, PNG, WebP, GIF or AVIF).',
   );
 });
 

@@ -6,9 +6,13 @@ import type { SignOutReason } from './session';
 export function uploadMessage(error: ApiError): string {
   switch (error.code) {
     case 'PAYLOAD_TOO_LARGE':
-      return `Too large to upload: ${error.message}`;
+      return tooLargeMessage(error.message);
     case 'BAD_USER_INPUT':
-      return `Not a supported image (JPEG, PNG, WebP, GIF or AVIF): ${error.message}`;
+      // The server's own words when they say more than "not a supported image" (empty, corrupt,
+      // interrupted), else the app's one sentence: never both.
+      return !error.message || SUPPORTED_IMAGE.test(error.message)
+        ? 'Not a supported image (JPEG, PNG, WebP, GIF or AVIF).'
+        : sentence(error.message);
     case 'QUOTA_EXCEEDED':
       return error.usedBytes !== undefined && error.limitBytes !== undefined
         ? `Your storage is full (${formatBytes(error.usedBytes)} of ${formatBytes(error.limitBytes)} used). Delete some photos to make room.`
@@ -18,6 +22,31 @@ export function uploadMessage(error: ApiError): string {
     default:
       return generalMessage(error);
   }
+}
+
+const SUPPORTED_IMAGE = /not a supported image/i;
+
+/**
+ * The limit an upload broke, in the page's units: the servers name it in bytes ("File is larger
+ * than 10485760 bytes", "the 10485760-byte limit") or, for an image too big to decode, in pixels.
+ */
+function tooLargeMessage(message: string): string {
+  const bytes = message.match(/(\d+)(?:-byte| bytes)/);
+  if (bytes) return `Too large to upload: the limit is ${formatBytes(Number(bytes[1]))}.`;
+  const pixels = message.match(/more than (\d+) pixels/);
+  if (pixels) {
+    const count = Number(pixels[1]);
+    const words = count >= 1_000_000 ? `${Number((count / 1_000_000).toFixed(1))} million` : String(count);
+    return `Too large to upload: the limit is ${words} pixels.`;
+  }
+  return 'Too large to upload.';
+}
+
+/** A server message as a sentence of its own: capitalised, with a full stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  const capitalised = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 
 export function generalMessage(error: ApiError): string {
