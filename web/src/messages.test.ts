@@ -1,5 +1,11 @@
 /** The words a person reads for each error code an upload can meet (the browser test shows one in place). */
-import { generalMessage, passwordFormMessage, signedOutNotice, uploadMessage } from './messages';
+import {
+  deleteAccountMessage,
+  generalMessage,
+  passwordFormMessage,
+  signedOutNotice,
+  uploadMessage,
+} from './messages';
 
 it('names the problem and what to do for each upload error code', () => {
   expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'File is larger than 300000 bytes' })).toBe(
@@ -106,6 +112,15 @@ it('reads a wrong current password as a typo, a refused new one in the server’
     }),
   ).toBe('Password is too common; choose a less guessable one');
   expect(passwordFormMessage({ code: 'TOO_MANY_REQUESTS', message: 'locked', retryAfter: 60 })).toBe(
+    'Too many wrong passwords. Try again in 60 seconds.',
+  );
+});
+
+it('reads a wrong password in the delete-account dialog as just that, not as an email problem', () => {
+  // The server's words for BAD_CREDENTIALS are login's ("Invalid email or password").
+  const wrong = { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS', message: 'Invalid email or password' };
+  expect(deleteAccountMessage(wrong)).toBe('Wrong password.');
+  expect(deleteAccountMessage({ code: 'TOO_MANY_REQUESTS', message: 'locked', retryAfter: 60 })).toBe(
     'Too many wrong passwords. Try again in 60 seconds.',
   );
 });

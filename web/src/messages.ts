@@ -99,3 +99,12 @@ export function passwordFormMessage(error: ApiError): string {
     return `Too many wrong passwords. Try again in ${retryText(error.retryAfter)}.`;
   return generalMessage(error);
 }
+
+/**
+ * The delete-account dialog asks for "your password", nothing else: a wrong one (BAD_CREDENTIALS,
+ * whose server message speaks of an email) reads as just that.
+ */
+export function deleteAccountMessage(error: ApiError): string {
+  if (error.reason === 'BAD_CREDENTIALS') return 'Wrong password.';
+  return passwordFormMessage(error);
+}
