@@ -77,6 +77,31 @@ it('says each upload refusal once, in one sentence, and a size limit in the page
   );
 });
 
+it('tells a failed renewal of the sign-in as what it is, not as the form’s or the upload’s error', () => {
+  const throttled = {
+    code: 'TOO_MANY_REQUESTS',
+    message: 'Too many requests',
+    retryAfter: 30,
+    refresh: true,
+  };
+  expect(uploadMessage(throttled)).toBe('Too many attempts. Try again in 30 seconds.');
+  expect(passwordFormMessage(throttled)).toBe('Too many attempts. Try again in 30 seconds.');
+  expect(deleteAccountMessage(throttled)).toBe('Too many attempts. Try again in 30 seconds.');
+  expect(uploadMessage({ code: 'SERVICE_UNAVAILABLE', message: 'HTTP 503', refresh: true })).toMatch(
+    /busy or briefly down/,
+  );
+  expect(uploadMessage({ code: 'NETWORK_ERROR', message: '', refresh: true })).toMatch(
+    /Could not reach the server/,
+  );
+  expect(
+    generalMessage({
+      code: 'UNAUTHENTICATED',
+      reason: 'TOKEN_EXPIRED',
+      message: 'Access token has expired; get a new one with refreshToken',
+    }),
+  ).toBe('Your sign-in could not be renewed just now. Try again.');
+});
+
 it('never shows an internal error message, and explains outages and lost connections', () => {
   expect(generalMessage({ code: 'INTERNAL_SERVER_ERROR', message: 'TypeError: x is undefined' })).toBe(
     'Something went wrong on our side. Try again.',

@@ -4,6 +4,8 @@ import type { SignOutReason } from './session';
 
 /** What a person is told for each of the contract's error codes an upload can meet. */
 export function uploadMessage(error: ApiError): string {
+  // The upload never went out: renewing the sign-in failed, and that is what to tell.
+  if (error.refresh) return generalMessage(error);
   switch (error.code) {
     case 'PAYLOAD_TOO_LARGE':
       return tooLargeMessage(error.message);
@@ -59,6 +61,11 @@ export function generalMessage(error: ApiError): string {
       return 'Could not reach the server. Check your connection and try again.';
     case 'INTERNAL_SERVER_ERROR':
       return 'Something went wrong on our side. Try again.';
+    // Still expired after a refresh that did not help: worth another try, not a sign-out.
+    case 'UNAUTHENTICATED':
+      return error.reason === 'TOKEN_EXPIRED'
+        ? 'Your sign-in could not be renewed just now. Try again.'
+        : error.message;
     // The server does not know what this page asks: a page older or newer than the server.
     case 'GRAPHQL_VALIDATION_FAILED':
       return 'This page and the server are out of step. Reload the page, or try again later.';
@@ -95,7 +102,7 @@ export function signedOutNotice(reason: SignOutReason): string | undefined {
  */
 export function passwordFormMessage(error: ApiError): string {
   if (error.reason === 'BAD_CREDENTIALS') return 'That is not your current password.';
-  if (error.code === 'TOO_MANY_REQUESTS')
+  if (error.code === 'TOO_MANY_REQUESTS' && !error.refresh)
     return `Too many wrong passwords. Try again in ${retryText(error.retryAfter)}.`;
   return generalMessage(error);
 }
