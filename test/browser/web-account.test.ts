@@ -294,7 +294,9 @@ it('deletes the account after a confirmation: signed out everywhere, no sign-in,
   await onLaptop.getByRole('button', { name: 'Delete account…' }).click();
   await onLaptop.getByLabel('Type your password to confirm').fill('not my password at all');
   await onLaptop.keyboard.press('Enter');
-  await dialog.getByText('That is not your current password.').waitFor();
+  // The server's words are login's ("Invalid email or password"); the dialog asks for a password only.
+  await dialog.getByText('Wrong password.', { exact: true }).waitFor();
+  await expect(dialog.getByRole('alert').textContent()).resolves.toBe('Wrong password.');
   await shot('delete-account');
   await onLaptop.getByLabel('Type your password to confirm').fill(PASSWORD);
   await dialog.getByRole('button', { name: 'Delete my account' }).click();

@@ -56,6 +56,22 @@ export interface ApiError {
   retryAfter?: number;
   usedBytes?: number;
   limitBytes?: number;
+  /**
+   * Set when the operation was never answered because renewing the access token failed first
+   * (the refresh was throttled, the service was down, the network gone): the code is the refresh's.
+   */
+  refresh?: boolean;
+}
+
+/**
+ * A refresh that did not renew the access token, as the error of the operations that waited for
+ * it: they fail with why (a retryable error), instead of going out with the expired token.
+ */
+export class RefreshFailed extends Error {
+  override name = 'RefreshFailed';
+  constructor(readonly apiError: ApiError) {
+    super(apiError.message);
+  }
 }
 
 const IMAGE_FIELDS = 'id filename contentType byteSize width height url thumbnailUrl createdAt';
@@ -71,6 +87,7 @@ const isPublic = (operation: Operation) =>
 
 export function firstError(error: CombinedError | undefined): ApiError | undefined {
   if (!error) return undefined;
+  if (error.networkError instanceof RefreshFailed) return error.networkError.apiError;
   const graphQLError = error.graphQLErrors[0];
   if (!graphQLError) {
     return { code: 'NETWORK_ERROR', message: 'Could not reach the server. Check your connection.' };
@@ -89,61 +106,112 @@ export function firstError(error: CombinedError | undefined): ApiError | undefin
   };
 }
 
+/** The code of an HTTP answer without a GraphQL body (a proxy's error page, a server restarting). */
+function statusCode(status: number): string {
+  if (status === 429) return 'TOO_MANY_REQUESTS';
+  return status >= 500 ? 'SERVICE_UNAVAILABLE' : 'NETWORK_ERROR';
+}
+
 /** A plain request, outside the client: the refresh itself must not go through the auth exchange. */
 async function post<T>(
   query: string,
   variables: Record<string, unknown>,
 ): Promise<{ data?: T; error?: ApiError }> {
+  let response: Response;
   try {
-    const response = await fetch(ENDPOINT, {
+    response = await fetch(ENDPOINT, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...PREFLIGHT },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await response.json()) as {
-      data?: T;
-      errors?: { message: string; extensions?: Record<string, unknown> }[];
-    };
-    const error = body.errors?.[0];
-    if (error) {
-      return {
-        error: {
-          code: String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
-          message: error.message,
-          reason: typeof error.extensions?.reason === 'string' ? error.extensions.reason : undefined,
-        },
-      };
-    }
-    return { data: body.data };
   } catch {
     return { error: { code: 'NETWORK_ERROR', message: 'Could not reach the server.' } };
   }
+  let body: { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] } | undefined;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const error = body?.errors?.[0];
+  if (error) {
+    const extensions = error.extensions ?? {};
+    return {
+      error: {
+        code: String(extensions.code ?? 'INTERNAL_SERVER_ERROR'),
+        message: error.message,
+        reason: typeof extensions.reason === 'string' ? extensions.reason : undefined,
+        retryAfter: typeof extensions.retryAfter === 'number' ? extensions.retryAfter : undefined,
+      },
+    };
+  }
+  if (body?.data) return { data: body.data };
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+  return {
+    error: {
+      code: statusCode(response.status),
+      message: `The server answered HTTP ${response.status}.`,
+      retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined,
+    },
+  };
 }
 
-let refreshing: Promise<boolean> | undefined;
+let refreshing: Promise<ApiError | undefined> | undefined;
+/** Until when (ms since the epoch) the server refused refreshes: asking again sooner fails again. */
+let refreshThrottledUntil = 0;
 
 /**
- * Trades the stored refresh token for a new pair. One at a time in this tab, and one at a time
- * across tabs (Web Locks): refresh tokens are single-use, and two tabs rotating the same one would
- * look like token theft to the server, which then ends the session.
+ * Trades the stored refresh token for a new pair; undefined when it did, else why not. One at a
+ * time in this tab, and one at a time across tabs (Web Locks): refresh tokens are single-use, and
+ * two tabs rotating the same one would look like token theft to the server, which then ends the
+ * session.
+ *
+ * Only a refused refresh token (UNAUTHENTICATED) ends the session here. Anything else (offline,
+ * throttled, the service down) keeps the refresh token for a later try: the person stays signed
+ * in, and what they asked for fails with an error they can retry.
  */
-export function refreshSession(): Promise<boolean> {
+export function refreshSession(): Promise<ApiError | undefined> {
   refreshing ??= (async () => {
-    const rotate = async () => {
+    const rotate = async (): Promise<ApiError | undefined> => {
+      const wait = refreshThrottledUntil - Date.now();
+      if (wait > 0) {
+        return {
+          code: 'TOO_MANY_REQUESTS',
+          message: 'Too many attempts',
+          retryAfter: wait / 1000,
+          refresh: true,
+        };
+      }
       // Read inside the lock: another tab may have rotated it a moment ago.
       const refreshToken = session.useRefreshToken();
-      if (!refreshToken) return false;
+      if (!refreshToken) {
+        // Another tab signed out: nothing left to renew this tab's session with.
+        session.clear('ended');
+        return {
+          code: 'UNAUTHENTICATED',
+          reason: 'REFRESH_TOKEN_INVALID',
+          message: 'Signed out',
+          refresh: true,
+        };
+      }
       const result = await post<{ refreshToken: Tokens }>(
         `mutation Refresh($refreshToken: String!) { refreshToken(refreshToken: $refreshToken) { ${AUTH_FIELDS} } }`,
         { refreshToken },
       );
       if (result.data) {
         session.store(result.data.refreshToken);
-        return true;
+        return undefined;
       }
+      const error: ApiError = {
+        ...(result.error ?? { code: 'INTERNAL_SERVER_ERROR', message: 'No answer' }),
+        refresh: true,
+      };
       // Refused: the session is over. Anything else (offline, throttled): keep it for a later try.
-      if (result.error?.code === 'UNAUTHENTICATED') session.clear('ended');
-      return false;
+      if (error.code === 'UNAUTHENTICATED') session.clear('ended');
+      if (error.code === 'TOO_MANY_REQUESTS') {
+        refreshThrottledUntil = Date.now() + (error.retryAfter ?? 1) * 1000;
+      }
+      return error;
     };
     return navigator.locks ? navigator.locks.request('imagehub-refresh', rotate) : rotate();
   })().finally(() => {
@@ -158,11 +226,13 @@ const isUnauthenticated = (error: CombinedError) =>
 /**
  * What an UNAUTHENTICATED answer to a signed-in operation means for the session: nothing when it
  * is a wrong password typed into a form (changePassword, deleteAccount: BAD_CREDENTIALS), ended by
- * the server (SESSION_REVOKED) or otherwise unusable.
+ * the server (SESSION_REVOKED) or otherwise unusable. Nor does TOKEN_EXPIRED left after the
+ * exchange's refresh-and-retry end it: a refused refresh token has already ended the session
+ * (refreshSession), and any other failed renewal deserves a later try, not a sign-out.
  */
 function sessionEnd(error: CombinedError): SignOutReason | undefined {
   const reason = isUnauthenticated(error)?.extensions?.reason;
-  if (reason === undefined || reason === 'BAD_CREDENTIALS') return undefined;
+  if (reason === undefined || reason === 'BAD_CREDENTIALS' || reason === 'TOKEN_EXPIRED') return undefined;
   return reason === 'SESSION_REVOKED' ? 'revoked' : 'ended';
 }
 
@@ -172,7 +242,8 @@ export const client = new Client({
   fetchOptions: { headers: PREFLIGHT },
   requestPolicy: 'network-only',
   exchanges: [
-    // After a refresh and retry: any UNAUTHENTICATED left on a signed-in operation means signing in again.
+    // After a refresh and retry: an UNAUTHENTICATED left on a signed-in operation means signing in
+    // again, unless it is a mistyped password or an expired token (see sessionEnd).
     mapExchange({
       onError(error, operation) {
         const reason = isPublic(operation) ? undefined : sessionEnd(error);
@@ -196,8 +267,11 @@ export const client = new Client({
         const reason = isUnauthenticated(error)?.extensions?.reason;
         return reason === 'TOKEN_EXPIRED' || (reason === 'SESSION_REVOKED' && session.newerSessionStored());
       },
+      // Not renewed: the waiting operations fail with why (the exchange hands them this error)
+      // rather than going out with the expired token, whose TOKEN_EXPIRED would read as the end.
       async refreshAuth() {
-        await refreshSession();
+        const failure = await refreshSession();
+        if (failure) throw new RefreshFailed(failure);
       },
     })),
     fetchExchange,

@@ -92,7 +92,9 @@ let notice: string | undefined;
 /** Renders the screen the hash names, and moves focus to its heading so screen readers follow. */
 function route(): void {
   const hash = location.hash.replace(/^#/, '') || '/';
-  const signedIn = session.accessToken !== undefined;
+  // A stored refresh token is a session too: when the refresh at start failed for a passing reason
+  // (offline, throttled, the service down), the screens' requests try it again and say why they failed.
+  const signedIn = session.accessToken !== undefined || session.refreshToken !== undefined;
   if (hash === '/signin' || hash === '/register') {
     if (signedIn) navigate('#/');
     else {
@@ -156,7 +158,8 @@ session.onSignedOut((reason) => {
 });
 
 async function start(): Promise<void> {
-  // After a reload only the refresh token is left: trade it for an access token first.
+  // After a reload only the refresh token is left: trade it for an access token first. If that
+  // fails, a refused token has signed out (sign-in says so); any other failure leaves it stored.
   if (session.refreshToken) await refreshSession();
   window.addEventListener('hashchange', route);
   route();

@@ -1,13 +1,23 @@
 /** The words a person reads for each error code an upload can meet (the browser test shows one in place). */
-import { generalMessage, passwordFormMessage, signedOutNotice, uploadMessage } from './messages';
+import {
+  deleteAccountMessage,
+  generalMessage,
+  passwordFormMessage,
+  signedOutNotice,
+  uploadMessage,
+} from './messages';
 
 it('names the problem and what to do for each upload error code', () => {
   expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'File is larger than 300000 bytes' })).toBe(
-    'Too large to upload: File is larger than 300000 bytes',
+    'Too large to upload: the limit is 293 KB.',
   );
-  expect(uploadMessage({ code: 'BAD_USER_INPUT', message: 'Not an image', field: 'file' })).toMatch(
-    /^Not a supported image \(JPEG, PNG, WebP, GIF or AVIF\)/,
-  );
+  expect(
+    uploadMessage({
+      code: 'BAD_USER_INPUT',
+      message: 'The file is not a supported image (JPEG, PNG, WebP, GIF or AVIF)',
+      field: 'file',
+    }),
+  ).toBe('Not a supported image (JPEG, PNG, WebP, GIF or AVIF).');
   expect(
     uploadMessage({
       code: 'QUOTA_EXCEEDED',
@@ -25,6 +35,71 @@ it('names the problem and what to do for each upload error code', () => {
   expect(uploadMessage({ code: 'TOO_MANY_REQUESTS', message: 'slow down', retryAfter: 300 })).toBe(
     'Too many uploads at once. Try again in 5 minutes.',
   );
+});
+
+it('says each upload refusal once, in one sentence, and a size limit in the page’s units', () => {
+  // The gateway's words, the image subgraph's (a file found too large while reading it, a request
+  // too large up front), and an image with too many pixels to decode.
+  expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'File is larger than 10485760 bytes' })).toBe(
+    'Too large to upload: the limit is 10 MB.',
+  );
+  expect(
+    uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'The file is larger than the 10485760-byte limit' }),
+  ).toBe('Too large to upload: the limit is 10 MB.');
+  expect(
+    uploadMessage({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'The request is larger than the 10485760-byte upload limit',
+    }),
+  ).toBe('Too large to upload: the limit is 10 MB.');
+  expect(
+    uploadMessage({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'The image has more than 40000000 pixels (the limit for image/png)',
+    }),
+  ).toBe('Too large to upload: the limit is 40 million pixels.');
+  expect(uploadMessage({ code: 'PAYLOAD_TOO_LARGE', message: 'Request body too large' })).toBe(
+    'Too large to upload.',
+  );
+  // The server's words when they say something else than "not a supported image", once.
+  expect(uploadMessage({ code: 'BAD_USER_INPUT', message: 'The file is empty', field: 'file' })).toBe(
+    'The file is empty.',
+  );
+  expect(
+    uploadMessage({
+      code: 'BAD_USER_INPUT',
+      message: 'The image could not be decoded (truncated or corrupt)',
+      field: 'file',
+    }),
+  ).toBe('The image could not be decoded (truncated or corrupt).');
+  expect(uploadMessage({ code: 'BAD_USER_INPUT', message: '', field: 'file' })).toBe(
+    'Not a supported image (JPEG, PNG, WebP, GIF or AVIF).',
+  );
+});
+
+it('tells a failed renewal of the sign-in as what it is, not as the form’s or the upload’s error', () => {
+  const throttled = {
+    code: 'TOO_MANY_REQUESTS',
+    message: 'Too many requests',
+    retryAfter: 30,
+    refresh: true,
+  };
+  expect(uploadMessage(throttled)).toBe('Too many attempts. Try again in 30 seconds.');
+  expect(passwordFormMessage(throttled)).toBe('Too many attempts. Try again in 30 seconds.');
+  expect(deleteAccountMessage(throttled)).toBe('Too many attempts. Try again in 30 seconds.');
+  expect(uploadMessage({ code: 'SERVICE_UNAVAILABLE', message: 'HTTP 503', refresh: true })).toMatch(
+    /busy or briefly down/,
+  );
+  expect(uploadMessage({ code: 'NETWORK_ERROR', message: '', refresh: true })).toMatch(
+    /Could not reach the server/,
+  );
+  expect(
+    generalMessage({
+      code: 'UNAUTHENTICATED',
+      reason: 'TOKEN_EXPIRED',
+      message: 'Access token has expired; get a new one with refreshToken',
+    }),
+  ).toBe('Your sign-in could not be renewed just now. Try again.');
 });
 
 it('never shows an internal error message, and explains outages and lost connections', () => {
@@ -62,6 +137,15 @@ it('reads a wrong current password as a typo, a refused new one in the server’
     }),
   ).toBe('Password is too common; choose a less guessable one');
   expect(passwordFormMessage({ code: 'TOO_MANY_REQUESTS', message: 'locked', retryAfter: 60 })).toBe(
+    'Too many wrong passwords. Try again in 60 seconds.',
+  );
+});
+
+it('reads a wrong password in the delete-account dialog as just that, not as an email problem', () => {
+  // The server's words for BAD_CREDENTIALS are login's ("Invalid email or password").
+  const wrong = { code: 'UNAUTHENTICATED', reason: 'BAD_CREDENTIALS', message: 'Invalid email or password' };
+  expect(deleteAccountMessage(wrong)).toBe('Wrong password.');
+  expect(deleteAccountMessage({ code: 'TOO_MANY_REQUESTS', message: 'locked', retryAfter: 60 })).toBe(
     'Too many wrong passwords. Try again in 60 seconds.',
   );
 });

@@ -1,6 +1,6 @@
 import { api, type Session, type User } from '../api';
 import { formatBytes, formatDate, formatRelative, h, ICONS, icon } from '../dom';
-import { generalMessage, passwordFormMessage } from '../messages';
+import { deleteAccountMessage, generalMessage, passwordFormMessage } from '../messages';
 import { describeUserAgent, isPhone } from '../user-agent';
 import { clearMarksOnInput, field, markInvalid, passwordRules } from './forms';
 
@@ -291,7 +291,7 @@ function deleteCard(user: User): HTMLElement {
           const failure = await api.deleteAccount(password.value);
           confirm.disabled = false;
           if (failure) {
-            message.textContent = passwordFormMessage(failure);
+            message.textContent = deleteAccountMessage(failure);
             markInvalid(password, 'delete-error');
             return;
           }

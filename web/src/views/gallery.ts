@@ -74,9 +74,12 @@ export class Gallery {
     this.loading = false;
     if (!page) {
       this.status.textContent = error ? generalMessage(error) : '';
+      // The same button tries again; it says so after a failure.
+      this.more.textContent = 'Try again';
       this.more.hidden = false;
       return;
     }
+    this.more.textContent = 'Load more';
     for (const image of page.images) this.add(image, 'end');
     this.cursor = page.endCursor;
     this.hasNextPage = page.hasNextPage;
