@@ -80,8 +80,13 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
           options.onRefused?.(error);
           return refuse(req, res, error);
         }
-        // Held until the answer is sent or the connection is gone, whichever comes first.
-        if (slot) res.once('close', slot.release);
+        // Held until the answer is sent or the connection is gone, whichever comes first; a refusal
+        // gives it back as it is written (refuse), not once the client has stopped sending: a
+        // browser sending two files at once starts its next one as soon as it reads the refusal.
+        if (slot) {
+          res.once('close', slot.release);
+          res.locals[RELEASE_SLOT] = slot.release;
+        }
         parseForm(req, res, next);
       }, next);
     }
@@ -311,6 +316,9 @@ const isMalformedForm = (error: Error) =>
   error instanceof UploadRequestError && error.status === 400 && error.code === ErrorCode.BAD_REQUEST;
 
 /** Answers before Apollo Server sees the request, in the same shape as a GraphQL error response. */
+/** Where an admitted upload's slot release waits (res.locals), for `refuse`. */
+const RELEASE_SLOT = 'releaseUploadSlot';
+
 function refuse(req: Request, res: Response, error: Error): void {
   const known = error instanceof UploadRequestError ? error : undefined;
   const tooLarge = error instanceof PayloadTooLargeError;
@@ -325,6 +333,7 @@ function refuse(req: Request, res: Response, error: Error): void {
         : known?.reason
           ? { code, reason: known.reason }
           : { code };
+  (res.locals[RELEASE_SLOT] as (() => void) | undefined)?.();
   req.unpipe();
   // The rest of the body is not wanted, but it is read (a bounded amount) before the connection
   // closes, so that a client still sending gets this answer rather than a reset connection.

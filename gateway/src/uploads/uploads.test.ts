@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import net from 'node:net';
 import { UNAUTHENTICATED_MESSAGES } from '@imagehub/service-kit';
 import { uploadImage } from '@imagehub/subgraph-image/test-support';
 import {
@@ -419,5 +420,57 @@ describe('uploads through the gateway', () => {
     });
     expect(ok.errors).toBeUndefined();
     expect(await imageCount(system, user.accessToken)).toBe(1);
+  });
+});
+
+describe('upload slots through the gateway', () => {
+  let system: RunningSystem;
+
+  beforeAll(async () => {
+    // One upload at a time per user, as a browser meets the default two when it sends two at once.
+    system = await startSystem({
+      gatewayEnv: { MAX_UPLOAD_BYTES: String(GATEWAY_LIMIT), UPLOAD_SLOTS_PER_USER: '1' },
+    });
+  });
+  afterAll(async () => {
+    await system?.close();
+  });
+
+  it('gives a refused upload its slot back with the refusal, not once the client stops sending', async () => {
+    const user = await system.auth.registerUser();
+    // Declared too large: refused at once, while the client (a browser mid-file) is still sending.
+    const { head, contentType } = multipartUpload(noisePng(8, 8), { query: UPLOAD, filename: 'big.png' });
+    const socket = net.connect(Number(new URL(system.gatewayUrl).port), '127.0.0.1');
+    const refused = new Promise<string>((resolve, reject) => {
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString('latin1');
+        if (/\r\n\r\n[\s\S]*\}\]\}/.test(text)) resolve(text);
+      });
+      socket.on('error', reject);
+    });
+    socket.write(
+      [
+        'POST /graphql HTTP/1.1',
+        'Host: 127.0.0.1',
+        `Content-Type: ${contentType}`,
+        `Content-Length: ${GATEWAY_LIMIT * 10}`,
+        'Apollo-Require-Preflight: true',
+        `Authorization: Bearer ${user.accessToken}`,
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    socket.write(head);
+    try {
+      expect(await refused).toMatch(/^HTTP\/1\.1 413 [\s\S]*PAYLOAD_TOO_LARGE/);
+      // The browser moves on to the next file at once; the first connection is still open.
+      const next = await uploadImage(system.gatewayUrl, user.accessToken, noisePng(10, 10), 'next.png', {
+        query: UPLOAD,
+      });
+      expect(codesOf(next)).toEqual([]);
+    } finally {
+      socket.destroy();
+    }
   });
 });
