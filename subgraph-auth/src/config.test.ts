@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       },
       trustedProxies: [],
       maxJsonBodyBytes: 100 * 1024,
+      messaging: { outboxPollIntervalMs: 15_000 },
     });
     expect(config.bcrypt.concurrency).toBeGreaterThanOrEqual(1);
   });
