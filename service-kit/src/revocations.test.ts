@@ -77,6 +77,68 @@ describe('RevocationList', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(src.state.loads).toBeLessThanOrEqual(loads + 1);
   });
+
+  it('polls every listeningPollIntervalMs while told of revocations, every pollIntervalMs while not', async () => {
+    const src = source();
+    const list = new RevocationList({
+      load: src.load,
+      pollIntervalMs: 20,
+      listeningPollIntervalMs: 60_000,
+      maxStalenessSec: 1_000,
+    });
+    await list.start();
+    try {
+      const loadsIn = async (ms: number) => {
+        const before = src.state.loads;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return src.state.loads - before;
+      };
+      expect(await loadsIn(200)).toBeGreaterThanOrEqual(3);
+      // The channel is up: one load at once (what was revoked while nobody listened), then quiet.
+      const before = src.state.loads;
+      list.setListening(true);
+      expect(list.currentPollIntervalMs).toBe(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(src.state.loads - before).toBe(1);
+      expect(await loadsIn(250)).toBe(0);
+      // A notification reloads at once.
+      src.state.ids = [randomUUID()];
+      await list.notified();
+      expect(list.check(src.state.ids[0]!)).toBe('revoked');
+      // The channel is down: notifications are lost, so polling every 20 ms again.
+      list.setListening(false);
+      expect(list.currentPollIntervalMs).toBe(20);
+      expect(await loadsIn(200)).toBeGreaterThanOrEqual(3);
+    } finally {
+      list.stop();
+    }
+  });
+
+  it('loads once more after a running load when notified meanwhile: that load may have read before the commit', async () => {
+    const revoked = randomUUID();
+    let release = () => {};
+    const answers: string[][] = [];
+    let loads = 0;
+    const list = new RevocationList({
+      load: async () => {
+        loads += 1;
+        const answer = loads === 1 ? [] : [revoked];
+        if (loads === 1) await new Promise<void>((resolve) => (release = resolve));
+        answers.push(answer);
+        return answer;
+      },
+      pollIntervalMs: 1000,
+      maxStalenessSec: 10,
+    });
+    const first = list.reload();
+    // The revocation commits (and notifies) while the first load is on its way back with the old list.
+    const notified = Promise.all([list.notified(), list.notified()]);
+    release();
+    await first;
+    await notified;
+    expect(loads).toBe(2);
+    expect(list.check(revoked)).toBe('revoked');
+  });
 });
 
 describe('authenticateBearer with a revocation list', () => {

@@ -3,8 +3,18 @@ import type { Logger } from './logger';
 export interface RevocationListOptions {
   /** Where the ids of revoked sessions come from: the database (subgraphs) or the auth service (gateway). */
   load: () => Promise<Iterable<string>>;
-  /** How often the list is reloaded; a revocation reaches this verifier within about this long. */
+  /**
+   * How often the list is reloaded while nothing tells this verifier of revocations (no
+   * notification channel, or it is down): a revocation reaches it within about this long.
+   */
   pollIntervalMs: number;
+  /**
+   * How often the list is reloaded while a notification channel is up (`setListening(true)`; default
+   * `pollIntervalMs`). Each notification reloads at once, so this poll is the backstop for a
+   * notification lost on a connection that died without saying so, and what keeps the list younger
+   * than the staleness bound: it must fit twice into `maxStalenessSec`, as `pollIntervalMs` must.
+   */
+  listeningPollIntervalMs?: number;
   /**
    * How old the last successful load may be before every authenticated request is refused with
    * SERVICE_UNAVAILABLE. The verifier cannot know what was revoked since; answering from an old
@@ -26,12 +36,22 @@ export type RevocationCheck = 'ok' | 'revoked' | 'unknown';
  * a timer, so that verifying a token costs a Set lookup, not a database round trip. The list is
  * small by construction: a session stays on it only until its last access token would have
  * expired anyway (auth.session_revocations).
+ *
+ * A verifier that can be told of revocations (the subgraphs LISTEN for the NOTIFY each new row of
+ * auth.session_revocations sends) calls `notified()` on each, which reloads at once, and
+ * `setListening(up)` as its channel comes and goes: while it is up the timer reloads every
+ * `listeningPollIntervalMs` instead of every `pollIntervalMs`. The staleness rule does not change:
+ * a list not reloaded within `maxStalenessSec` refuses, listening or not.
  */
 export class RevocationList {
   private revoked = new Set<string>();
   private loadedAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private listening = false;
   private inflight: Promise<boolean> | undefined;
+  /** A notification came while a load was running, which may have read before its commit. */
+  private again: Promise<boolean> | undefined;
   private failing = false;
   private readonly now: () => number;
 
@@ -42,15 +62,58 @@ export class RevocationList {
   /** Loads the list once (reported, not thrown) and keeps reloading it until stop(). */
   async start(): Promise<boolean> {
     const loaded = await this.reload();
-    this.timer ??= setInterval(() => void this.reload(), this.options.pollIntervalMs);
-    // The poll alone must not keep a process alive that is otherwise done.
-    this.timer.unref();
+    this.started = true;
+    if (!this.timer) this.schedule();
     return loaded;
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.started = false;
+    clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** The interval of the timer poll now: the rare one while a notification channel is up. */
+  get currentPollIntervalMs(): number {
+    return this.listening
+      ? (this.options.listeningPollIntervalMs ?? this.options.pollIntervalMs)
+      : this.options.pollIntervalMs;
+  }
+
+  /**
+   * A revocation was committed (a NOTIFY arrived): reloads now. A load already running may have
+   * read before that commit, so then one more load follows it; notifications meanwhile share it.
+   */
+  notified(): Promise<boolean> {
+    if (!this.inflight) return this.reload();
+    this.again ??= this.inflight.then(() => {
+      this.again = undefined;
+      return this.reload();
+    });
+    return this.again;
+  }
+
+  /**
+   * The notification channel is up (LISTEN established) or down. Up: reloads at once (what was
+   * revoked while nobody listened was not announced) and polls every `listeningPollIntervalMs`.
+   * Down: polls every `pollIntervalMs` again, starting from now.
+   */
+  setListening(up: boolean): void {
+    if (up === this.listening) return;
+    this.listening = up;
+    if (up) void this.notified();
+    if (this.started) this.schedule();
+  }
+
+  /** (Re)arms the timer poll with the current interval. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.reload();
+      this.schedule();
+    }, this.currentPollIntervalMs);
+    // The poll alone must not keep a process alive that is otherwise done.
+    this.timer.unref();
   }
 
   /** Loads the list now; concurrent callers share one load. */

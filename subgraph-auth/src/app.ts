@@ -1,7 +1,14 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { isDatabaseReachable, type Knex, revocationPollDb, serviceDb } from '@imagehub/db';
+import {
+  type ChannelListener,
+  isDatabaseReachable,
+  type Knex,
+  listenForRevocations,
+  revocationPollDb,
+  serviceDb,
+} from '@imagehub/db';
 import { createTransport, OutboxRelay } from '@imagehub/messaging';
 import {
   apolloSettings,
@@ -71,6 +78,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     logger,
     pollIntervalMs: config.messaging.outboxPollIntervalMs,
   });
+  let revocationListener: ChannelListener | undefined;
   try {
     const users = new UserStore(db);
     const tokens = new AccessTokenIssuer({
@@ -92,6 +100,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       logger,
     });
     await revocations.start();
+    // Told of each revocation (another replica's too) as it commits; the poll is the backstop.
+    revocationListener = listenForRevocations(config, 'subgraph-auth', revocations, logger);
     const auth = new AuthService({
       db,
       users,
@@ -178,6 +188,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
       async close() {
         revocations.stop();
+        await revocationListener?.close();
         await revocationDb.destroy();
         await closeServer(metricsServer);
         await apollo.stop();
@@ -187,6 +198,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
     };
   } catch (error) {
+    await revocationListener?.close();
     await revocationDb.destroy();
     await transport.close();
     await db.destroy();
