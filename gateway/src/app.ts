@@ -268,12 +268,25 @@ export async function fetchRevokedSessions(
     target.searchParams.set(REVOKED_SESSIONS_WAIT_PARAM, String(waitMs));
     target.searchParams.set(REVOKED_SESSIONS_KNOWN_PARAM, options.known);
   }
-  const timeout = AbortSignal.timeout(waitMs + options.timeoutMs);
-  const response = await fetch(target, {
-    signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
-  });
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-  const body = (await response.json()) as { sessionIds?: unknown; waitedMs?: unknown };
+  // One controller per request for the timeout and the caller's signal (not AbortSignal.any on the
+  // caller's long-lived signal, which would gather a dependant per request for the process' life).
+  const abort = new AbortController();
+  const timer = setTimeout(
+    () => abort.abort(new DOMException('revoked sessions: no answer in time', 'TimeoutError')),
+    waitMs + options.timeoutMs,
+  );
+  const stop = () => abort.abort(options.signal?.reason);
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let body: { sessionIds?: unknown; waitedMs?: unknown };
+  try {
+    const response = await fetch(target, { signal: abort.signal });
+    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+    body = (await response.json()) as typeof body;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', stop);
+  }
   if (!Array.isArray(body.sessionIds) || !body.sessionIds.every((id) => typeof id === 'string')) {
     throw new Error(`${url} answered without a list of session ids`);
   }
