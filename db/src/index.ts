@@ -1,3 +1,4 @@
+export * from './channel-listener';
 export * from './connection';
 export * from './embedded';
 export * from './free-port';

@@ -1,4 +1,5 @@
-import type { Logger } from '@imagehub/service-kit';
+import type { Logger, RevocationList } from '@imagehub/service-kit';
+import { ChannelListener } from './channel-listener';
 import { createDb, type Knex } from './connection';
 
 /** What every service's config says about its database. */
@@ -33,4 +34,31 @@ export function revocationPollDb(config: Pick<ServiceDbConfig, 'databaseUrl'>, n
     poolMax: 1,
     statementTimeoutMs: 2_000,
   });
+}
+
+/** What each new row of auth.session_revocations NOTIFYs (migration 202612030001). */
+export const REVOCATION_CHANNEL = 'imagehub_revocations';
+
+/**
+ * The LISTEN connection (`<name>-revocations-listen`) that tells a subgraph's revocation list of
+ * each revocation as it commits (it reloads at once) and whether it can be told at all (while not,
+ * it polls every REVOCATION_POLL_INTERVAL_MS instead of REVOCATION_LISTEN_POLL_INTERVAL_MS).
+ * Started; close it on shutdown.
+ */
+export function listenForRevocations(
+  config: Pick<ServiceDbConfig, 'databaseUrl'>,
+  name: string,
+  list: Pick<RevocationList, 'notified' | 'setListening'>,
+  logger?: Logger,
+): ChannelListener {
+  const listener = new ChannelListener({
+    url: config.databaseUrl,
+    applicationName: `${name}-revocations-listen`,
+    channel: REVOCATION_CHANNEL,
+    onNotify: () => void list.notified(),
+    onState: (up) => list.setListening(up),
+    logger,
+  });
+  listener.start();
+  return listener;
 }

@@ -13,7 +13,11 @@ import {
   createMetricsServer,
   jsonErrorHandler,
   type Logger,
+  REVOKED_SESSIONS_KNOWN_PARAM,
+  REVOKED_SESSIONS_WAIT_PARAM,
+  type RevocationAnswer,
   RevocationList,
+  revocationDigest,
   type Service,
   singleUseUploads,
   TokenVerifier,
@@ -73,10 +77,24 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     jwksUrl: config.jwksUrl,
     maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
   });
-  // Polled from the auth service; the gateway has no database. A revoked token is refused here
-  // before its upload streams anywhere (the image subgraph would refuse it too).
+  // Long-polled from the auth service; the gateway has no database. A revoked token is refused
+  // here before its upload streams anywhere (the image subgraph would refuse it too). Each request
+  // is held by auth until a revocation commits or REVOCATION_LISTEN_POLL_INTERVAL_MS passed, and
+  // the next one goes out when it is answered (no sooner than REVOCATION_POLL_INTERVAL_MS after
+  // the last began): a revocation arrives at once, and an idle gateway asks every 4 s, not every 1 s.
+  let known: string | undefined;
   const revocations = new RevocationList({
-    load: () => fetchRevokedSessions(config.revokedSessionsUrl, config.readyCheckTimeoutMs),
+    load: async (signal) => {
+      const answer = await fetchRevokedSessions(config.revokedSessionsUrl, {
+        timeoutMs: config.readyCheckTimeoutMs,
+        waitMs: config.revocation.listeningPollIntervalMs,
+        known,
+        signal,
+      });
+      known = revocationDigest(answer.sessionIds);
+      return answer;
+    },
+    chained: true,
     ...config.revocation,
     logger,
   });
@@ -234,14 +252,47 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   };
 }
 
-async function fetchRevokedSessions(url: string, timeoutMs: number): Promise<string[]> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-  const body = (await response.json()) as { sessionIds?: unknown };
+/**
+ * The revoked sessions from the auth service: at once when `known` (the digest of the list this
+ * gateway holds) is not given, else a long poll of up to `waitMs` (see REVOKED_SESSIONS_WAIT_PARAM).
+ * `timeoutMs` is for the answer beyond the wait. An auth service that does not hold requests
+ * answers at once without `waitedMs`: the list is then as fresh as the request.
+ */
+export async function fetchRevokedSessions(
+  url: string,
+  options: { timeoutMs: number; waitMs: number; known?: string; signal?: AbortSignal },
+): Promise<RevocationAnswer & { sessionIds: string[] }> {
+  const target = new URL(url);
+  const waitMs = options.known === undefined ? 0 : options.waitMs;
+  if (waitMs > 0 && options.known !== undefined) {
+    target.searchParams.set(REVOKED_SESSIONS_WAIT_PARAM, String(waitMs));
+    target.searchParams.set(REVOKED_SESSIONS_KNOWN_PARAM, options.known);
+  }
+  // One controller per request for the timeout and the caller's signal (not AbortSignal.any on the
+  // caller's long-lived signal, which would gather a dependant per request for the process' life).
+  const abort = new AbortController();
+  const timer = setTimeout(
+    () => abort.abort(new DOMException('revoked sessions: no answer in time', 'TimeoutError')),
+    waitMs + options.timeoutMs,
+  );
+  const stop = () => abort.abort(options.signal?.reason);
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let body: { sessionIds?: unknown; waitedMs?: unknown };
+  try {
+    const response = await fetch(target, { signal: abort.signal });
+    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
+    body = (await response.json()) as typeof body;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', stop);
+  }
   if (!Array.isArray(body.sessionIds) || !body.sessionIds.every((id) => typeof id === 'string')) {
     throw new Error(`${url} answered without a list of session ids`);
   }
-  return body.sessionIds;
+  const waited = typeof body.waitedMs === 'number' && Number.isFinite(body.waitedMs) ? body.waitedMs : 0;
+  // Never credited with more than it was asked to wait: the freshness is this gateway's to bound.
+  return { sessionIds: body.sessionIds, currentAfterMs: Math.min(Math.max(0, waited), waitMs) };
 }
 
 /**

@@ -8,8 +8,8 @@
  *   npx tsx --conditions=development loadtest/src/measure-revocation.ts [--rounds 30]
  *
  * Prints p50 / p90 / max per verifier, in ms from the revoking mutation's answer. Measured from
- * the answer, so the figures are the delay a client sees; the poll interval
- * (REVOCATION_POLL_INTERVAL_MS, 1 s) bounds them. The gateway's figure is for an upload through
+ * the answer, so the figures are the delay a client sees; the subgraphs reload on the revocation's
+ * NOTIFY, the gateway's poll interval (REVOCATION_POLL_INTERVAL_MS, 1 s) bounds its figure. The gateway's figure is for an upload through
  * it, refused by the gateway's own check or, if the image subgraph's list was reloaded first, by
  * the image subgraph: the delay a client of the gateway sees.
  */

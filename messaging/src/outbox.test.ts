@@ -7,7 +7,7 @@ import { firstDelivery } from './inbox';
 import { addToOutbox, OutboxRelay } from './outbox';
 import { PostgresTransport } from './postgres-transport';
 import { RabbitMqTransport } from './rabbitmq-transport';
-import { type Consumer, deadLetterQueue } from './transport';
+import { type Consumer, deadLetterQueue, type Transport } from './transport';
 
 // Tables shaped like image.outbox and image.inbox, of this file only: a relay publishes its whole table.
 const suffix = randomBytes(4).toString('hex');
@@ -100,6 +100,73 @@ describe('outbox', () => {
       );
       relay.wake();
       await eventually('woken relay published', 10_000, () => received.some((m) => m.id === next.id));
+    } finally {
+      await relay.stop();
+    }
+  });
+});
+
+describe('outbox relay polling', () => {
+  /** Counts the relay's "is anything there" reads of this file's outbox. */
+  function countReads() {
+    let reads = 0;
+    const listener = (q: { sql: string }) => {
+      if (q.sql.includes(OUTBOX.split('.')[1]!) && /limit/i.test(q.sql) && !/for update/i.test(q.sql))
+        reads++;
+    };
+    db.on('query', listener);
+    return { reads: () => reads, done: () => db.off('query', listener) };
+  }
+
+  it('looks at a healthy, idle outbox every 15 s by default, not every second: a writer wakes it', async () => {
+    const relay = new OutboxRelay({ db, table: OUTBOX, transport });
+    const counter = countReads();
+    relay.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // The first look at start, and no poll since (before: one a second).
+      expect(counter.reads()).toBe(1);
+      const message = envelope('test.job', { n: 5 });
+      await db.transaction((trx) => addToOutbox(trx, OUTBOX, [{ destination: { queue: QUEUE }, message }]));
+      relay.wake();
+      await eventually('woken relay published', 10_000, () => received.some((m) => m.id === message.id));
+    } finally {
+      counter.done();
+      await relay.stop();
+    }
+  });
+
+  it('tries again every retry interval while publishing fails, not at the (rare) poll', async () => {
+    let failures = 2;
+    const flaky: Transport = {
+      name: 'postgres',
+      publish: async (destination, message) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('broker away');
+        }
+        await transport.publish(destination, message);
+      },
+      consume: (options, handler) => transport.consume(options, handler),
+      isReady: async () => failures === 0,
+      close: async () => {},
+    };
+    const message = envelope('test.job', { n: 6 });
+    await db.transaction((trx) => addToOutbox(trx, OUTBOX, [{ destination: { queue: QUEUE }, message }]));
+    const relay = new OutboxRelay({
+      db,
+      table: OUTBOX,
+      transport: flaky,
+      pollIntervalMs: 60_000,
+      retryIntervalMs: 100,
+    });
+    relay.start();
+    try {
+      await eventually('published after two failed passes', 5_000, () =>
+        received.some((m) => m.id === message.id),
+      );
+      expect(failures).toBe(0);
+      expect(await outboxSize()).toBe(0);
     } finally {
       await relay.stop();
     }

@@ -31,8 +31,19 @@ export interface OutboxRelayOptions {
   table: string;
   transport: Transport;
   logger?: Logger;
-  /** How often the relay looks anyway (messages written by another process, retries after a failure). */
+  /**
+   * How often a healthy relay looks anyway (default 15 s). Every writer wakes its own process' relay
+   * after its commit, so this poll only finds rows whose writer died between its commit and its
+   * publish; they wait up to this long. One look a second in every process was most of an idle
+   * relay's CPU (and a query a second on the database) for that crash case alone.
+   */
   pollIntervalMs?: number;
+  /**
+   * How often a relay whose last pass failed tries again (default 1 s, never more than
+   * `pollIntervalMs`): the broker or database is away, and what is waiting goes out soon after it
+   * is back.
+   */
+  retryIntervalMs?: number;
   batchSize?: number;
 }
 
@@ -44,6 +55,7 @@ export interface OutboxRelayOptions {
  */
 export class OutboxRelay {
   private readonly pollIntervalMs: number;
+  private readonly retryIntervalMs: number;
   private readonly batchSize: number;
   private running?: Promise<void>;
   private stopped = false;
@@ -52,7 +64,8 @@ export class OutboxRelay {
   private woken = false;
 
   constructor(private readonly options: OutboxRelayOptions) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 15_000;
+    this.retryIntervalMs = Math.min(options.retryIntervalMs ?? 1_000, this.pollIntervalMs);
     this.batchSize = options.batchSize ?? 100;
   }
 
@@ -132,7 +145,10 @@ export class OutboxRelay {
     }
   }
 
-  /** Until the poll interval passes or `wake` is called (also while the last pass was running). */
+  /**
+   * Until the poll interval passes (the retry interval after a failed pass) or `wake` is called
+   * (also while the last pass was running).
+   */
   private sleep(): Promise<void> {
     if (this.stopped || (this.woken && !this.failing)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -141,7 +157,7 @@ export class OutboxRelay {
         this.wakeUp = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.pollIntervalMs);
+      const timer = setTimeout(done, this.failing ? this.retryIntervalMs : this.pollIntervalMs);
       this.wakeUp = done;
     });
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createDb } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
+import { eventually } from '@imagehub/service-kit';
 import { envelope } from './envelope';
 import { PostgresTransport } from './postgres-transport';
 import { transportContract } from './test-support/contract';
@@ -113,6 +114,107 @@ describe('Postgres transport', () => {
       await db('bus.messages').where({ queue }).delete();
       await db.destroy();
     }
+  });
+
+  it('polls rarely while it LISTENs, often while LISTEN is down, and rarely again once it is back', async () => {
+    const queue = `test-unlistened-${randomBytes(4).toString('hex')}`;
+    const applicationName = `test-unlistened-${randomBytes(4).toString('hex')}`;
+    const transport = new PostgresTransport({
+      url: testDatabaseUrl(),
+      applicationName,
+      pollIntervalMs: 60_000,
+      unlistenedPollIntervalMs: 100,
+    });
+    const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-unlistened-setup', poolMax: 1 });
+    let polls = 0;
+    const handleOne = transport.handleOne.bind(transport);
+    transport.handleOne = (...args) => {
+      if (args[0] === queue) polls++;
+      return handleOne(...args);
+    };
+    const received: number[] = [];
+    const consumer = await transport.consume({ queue, prefetch: 1, maxAttempts: 3 }, async (message) => {
+      received.push((message.data as { n: number }).n);
+    });
+    const countPolls = async (ms: number) => {
+      const before = polls;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return polls - before;
+    };
+    try {
+      // Listening: the first looks, then nothing for a minute.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await countPolls(600)).toBe(0);
+      // The LISTEN connection dies (a restarted database, a cut network): ten looks a second.
+      await db.raw('select pg_terminate_backend(pid) from pg_stat_activity where application_name = ?', [
+        `${applicationName}-listen`,
+      ]);
+      // A row nobody announced (its notification would have gone to the dead connection).
+      await db('bus.messages').insert({ queue, message: envelope('test.job', { n: 1 }) });
+      await eventually('the unannounced row is handled', 5_000, () => received.includes(1));
+      // Back (it reconnects within the frequent interval): rare again, and notified rows still arrive.
+      await eventually('LISTEN is back', 5_000, async () => {
+        const { rows } = await db.raw('select 1 from pg_stat_activity where application_name = ?', [
+          `${applicationName}-listen`,
+        ]);
+        return rows.length === 1;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await countPolls(600)).toBeLessThanOrEqual(1);
+      await transport.publish({ queue }, envelope('test.job', { n: 2 }));
+      await eventually('the notified row is handled', 5_000, () => received.includes(2));
+    } finally {
+      await consumer.stop();
+      await transport.close();
+      await db('bus.messages').where({ queue }).delete();
+      await db.destroy();
+    }
+  });
+
+  it('wakes its consumers when a retry it scheduled comes due, not at the next (rare) poll', async () => {
+    const queue = `test-retry-wake-${randomBytes(4).toString('hex')}`;
+    const transport = new PostgresTransport({
+      url: testDatabaseUrl(),
+      applicationName: 'test-retry-wake',
+      pollIntervalMs: 60_000,
+      retryDelayMs: 200,
+    });
+    const attempts: number[] = [];
+    const consumer = await transport.consume({ queue, prefetch: 1, maxAttempts: 3 }, async () => {
+      attempts.push(Date.now());
+      if (attempts.length === 1) throw new Error('first delivery fails');
+    });
+    try {
+      await transport.publish({ queue }, envelope('test.job', { n: 1 }));
+      await eventually('the retry is handled', 5_000, () => attempts.length === 2);
+      expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(190);
+      expect(attempts[1]! - attempts[0]!).toBeLessThan(3_000);
+    } finally {
+      await consumer.stop();
+      await transport.close();
+      const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-cleanup', poolMax: 1 });
+      await db('bus.messages')
+        .whereIn('queue', [queue, deadLetterQueue(queue)])
+        .delete();
+      await db.destroy();
+    }
+  });
+
+  it('by default polls every 15 s while it LISTENs and every second while it does not', async () => {
+    const transport = new PostgresTransport({ url: testDatabaseUrl(), applicationName: 'test-defaults' });
+    const consumer = await transport.consume(
+      { queue: `test-defaults-${randomBytes(4).toString('hex')}`, prefetch: 1, maxAttempts: 3 },
+      async () => {},
+    );
+    try {
+      expect(transport.currentPollIntervalMs).toBe(15_000);
+    } finally {
+      await consumer.stop();
+      await transport.close();
+    }
+    const unlistened = new PostgresTransport({ url: testDatabaseUrl(), applicationName: 'test-defaults' });
+    expect(unlistened.currentPollIntervalMs).toBe(1_000);
+    await unlistened.close();
   });
 
   it('may be used by both service roles, which own nothing else of it', async () => {

@@ -19,8 +19,20 @@ export interface PostgresTransportOptions {
   url: string;
   applicationName: string;
   logger?: Logger;
-  /** How often idle consumers look for work anyway (missed notifications, retries coming due). */
+  /**
+   * How often an idle queue is looked at anyway while this process LISTENs (default 15 s). New rows
+   * NOTIFY, and a retry this process scheduled wakes it when it comes due, so this poll only finds
+   * what nothing announced: a row a crashed consumer's session let go, a retry scheduled by a
+   * process that died since. Those wait up to this long; one look a second at every queue of every
+   * process cost more CPU at idle than anything else the bus did.
+   */
   pollIntervalMs?: number;
+  /**
+   * How often an idle queue is looked at while the LISTEN connection is down (default 1 s, never
+   * more than `pollIntervalMs`): notifications are lost then, so polling is the only way to learn
+   * of new work, as often as before LISTEN carried it.
+   */
+  unlistenedPollIntervalMs?: number;
   /** How long a message whose handler threw waits before its next delivery. */
   retryDelayMs?: number;
   /** Messages handled at once in this process over all its queues: each holds a connection. */
@@ -41,11 +53,15 @@ export class PostgresTransport implements Transport {
   /** Connections held by in-flight messages, apart from `db`, so a busy consumer can still count and publish. */
   private readonly claims: Knex;
   private readonly pollIntervalMs: number;
+  private readonly unlistenedPollIntervalMs: number;
   private readonly retryDelayMs: number;
   private readonly wakers = new Map<string, Set<() => void>>();
   private readonly loops = new Set<QueueLoop>();
   private listener?: pg.Client;
   private listening?: Promise<void>;
+  /** True while the LISTEN connection is up: notifications arrive, so idle queues are polled rarely. */
+  private listenerUp = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private closed = false;
 
   constructor(private readonly options: PostgresTransportOptions) {
@@ -60,7 +76,8 @@ export class PostgresTransport implements Transport {
       poolMax: options.maxInFlight ?? 8,
       log,
     });
-    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 15_000;
+    this.unlistenedPollIntervalMs = Math.min(options.unlistenedPollIntervalMs ?? 1_000, this.pollIntervalMs);
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
   }
 
@@ -101,6 +118,8 @@ export class PostgresTransport implements Transport {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
     await Promise.all([...this.loops].map((loop) => loop.stop()));
     await this.listener?.end().catch(() => {});
     await Promise.all([this.db.destroy(), this.claims.destroy()]);
@@ -174,6 +193,7 @@ export class PostgresTransport implements Transport {
           .where({ id: row.id })
           .update({ visible_at: trx.raw(`now() + ? * interval '1 millisecond'`, [this.retryDelayMs]) });
         await trx.commit();
+        this.wakeWhenDue(queue);
         return true;
       }
       await trx('bus.messages').where({ id: row.id }).delete();
@@ -207,7 +227,7 @@ export class PostgresTransport implements Transport {
         resolve(polled);
       };
       const done = () => finish(false);
-      const timer = poll ? setTimeout(() => finish(true), this.pollIntervalMs) : undefined;
+      const timer = poll ? setTimeout(() => finish(true), this.currentPollIntervalMs) : undefined;
       wakers.add(done);
       stopWaiters.add(done);
     });
@@ -216,6 +236,31 @@ export class PostgresTransport implements Transport {
   /** Wakes this process' idle consumers of `queue`, as a notification for it would. */
   wake(queue: string): void {
     for (const wake of [...(this.wakers.get(queue) ?? [])]) wake();
+  }
+
+  /** The poll interval for waits that start now: rare while LISTEN is up, frequent while it is down. */
+  get currentPollIntervalMs(): number {
+    return this.listenerUp ? this.pollIntervalMs : this.unlistenedPollIntervalMs;
+  }
+
+  /** Wakes every idle consumer of this process: they look once, then wait with the current interval. */
+  private wakeAll(): void {
+    for (const queue of [...this.wakers.keys()]) this.wake(queue);
+  }
+
+  /**
+   * A message this process made invisible for `retryDelayMs` is announced by nothing when it comes
+   * due: wakes this queue's consumers then, rather than at the next (rare) poll. `visible_at` was
+   * set from the transaction's start, before this timer starts, so the row is visible when it fires.
+   */
+  private wakeWhenDue(queue: string): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.wake(queue);
+    }, this.retryDelayMs);
+    timer.unref();
+    this.retryTimers.add(timer);
   }
 
   get retryDelay(): number {
@@ -249,8 +294,13 @@ export class PostgresTransport implements Transport {
       if (this.listener !== client) return;
       this.listener = undefined;
       this.listening = undefined;
+      const wasUp = this.listenerUp;
+      this.listenerUp = false;
+      // Waits begun while LISTEN was up would otherwise sleep out the rare interval, deaf to the
+      // notifications they rely on: they look now and then poll at the frequent interval.
+      if (wasUp) this.wakeAll();
       if (!this.closed && this.loops.size > 0) {
-        setTimeout(() => void this.listen().catch(() => reconnect()), this.pollIntervalMs).unref();
+        setTimeout(() => void this.listen().catch(() => reconnect()), this.unlistenedPollIntervalMs).unref();
       }
     };
     client.on('error', reconnect);
@@ -260,6 +310,10 @@ export class PostgresTransport implements Transport {
     try {
       await client.connect();
       await client.query(`listen ${CHANNEL}`);
+      if (this.listener !== client) return;
+      this.listenerUp = true;
+      // What was published while no one listened was not announced: every queue looks once.
+      this.wakeAll();
     } catch (error) {
       this.options.logger?.warn({ err: error }, 'LISTEN failed; consumers poll until it works');
       reconnect();

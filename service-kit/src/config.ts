@@ -58,26 +58,44 @@ export const csv = z
  * spread into a service's schema, then read with `revocationConfig`.
  */
 export const revocationEnv = {
-  /** How often the list is reloaded: revoked access tokens are refused within about this long. */
+  /**
+   * How often the list is reloaded while nothing announces revocations (the gateway always; a
+   * subgraph while its LISTEN connection is down): revoked access tokens are refused within about
+   * this long.
+   */
   REVOCATION_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+  /**
+   * How often a subgraph reloads the list while it LISTENs for revocations: each one reloads it at
+   * once, so this poll only backs up a notification lost on a connection that died silently, and
+   * keeps the list younger than the staleness bound (it must cover two of these polls too).
+   */
+  REVOCATION_LISTEN_POLL_INTERVAL_MS: z.coerce.number().int().positive().default(4000),
   /** A list older than this (its source unreachable) refuses every signed-in request with SERVICE_UNAVAILABLE. */
   REVOCATION_MAX_STALENESS_SEC: z.coerce.number().int().positive().default(10),
 };
 
 export interface RevocationConfig {
   pollIntervalMs: number;
+  listeningPollIntervalMs: number;
   maxStalenessSec: number;
 }
 
 export function revocationConfig(e: {
   REVOCATION_POLL_INTERVAL_MS: number;
+  REVOCATION_LISTEN_POLL_INTERVAL_MS: number;
   REVOCATION_MAX_STALENESS_SEC: number;
 }): RevocationConfig {
   // With fewer than two polls inside the bound, one slow load would refuse every signed-in request.
-  if (e.REVOCATION_MAX_STALENESS_SEC * 1000 < 2 * e.REVOCATION_POLL_INTERVAL_MS) {
-    throw new ConfigError(
-      `Invalid configuration:\n  REVOCATION_MAX_STALENESS_SEC: ${e.REVOCATION_MAX_STALENESS_SEC} s must cover at least two polls of REVOCATION_POLL_INTERVAL_MS (${e.REVOCATION_POLL_INTERVAL_MS} ms)`,
-    );
+  for (const name of ['REVOCATION_POLL_INTERVAL_MS', 'REVOCATION_LISTEN_POLL_INTERVAL_MS'] as const) {
+    if (e.REVOCATION_MAX_STALENESS_SEC * 1000 < 2 * e[name]) {
+      throw new ConfigError(
+        `Invalid configuration:\n  REVOCATION_MAX_STALENESS_SEC: ${e.REVOCATION_MAX_STALENESS_SEC} s must cover at least two polls of ${name} (${e[name]} ms)`,
+      );
+    }
   }
-  return { pollIntervalMs: e.REVOCATION_POLL_INTERVAL_MS, maxStalenessSec: e.REVOCATION_MAX_STALENESS_SEC };
+  return {
+    pollIntervalMs: e.REVOCATION_POLL_INTERVAL_MS,
+    listeningPollIntervalMs: e.REVOCATION_LISTEN_POLL_INTERVAL_MS,
+    maxStalenessSec: e.REVOCATION_MAX_STALENESS_SEC,
+  };
 }

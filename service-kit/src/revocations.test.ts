@@ -77,6 +77,141 @@ describe('RevocationList', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(src.state.loads).toBeLessThanOrEqual(loads + 1);
   });
+
+  it('polls every listeningPollIntervalMs while told of revocations, every pollIntervalMs while not', async () => {
+    const src = source();
+    const list = new RevocationList({
+      load: src.load,
+      pollIntervalMs: 20,
+      listeningPollIntervalMs: 60_000,
+      maxStalenessSec: 1_000,
+    });
+    await list.start();
+    try {
+      const loadsIn = async (ms: number) => {
+        const before = src.state.loads;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return src.state.loads - before;
+      };
+      expect(await loadsIn(200)).toBeGreaterThanOrEqual(3);
+      // The channel is up: one load at once (what was revoked while nobody listened), then quiet.
+      const before = src.state.loads;
+      list.setListening(true);
+      expect(list.currentPollIntervalMs).toBe(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(src.state.loads - before).toBe(1);
+      expect(await loadsIn(250)).toBe(0);
+      // A notification reloads at once.
+      src.state.ids = [randomUUID()];
+      await list.notified();
+      expect(list.check(src.state.ids[0]!)).toBe('revoked');
+      // The channel is down: notifications are lost, so polling every 20 ms again.
+      list.setListening(false);
+      expect(list.currentPollIntervalMs).toBe(20);
+      expect(await loadsIn(200)).toBeGreaterThanOrEqual(3);
+    } finally {
+      list.stop();
+    }
+  });
+
+  it('loads once more after a running load when notified meanwhile: that load may have read before the commit', async () => {
+    const revoked = randomUUID();
+    let release = () => {};
+    const answers: string[][] = [];
+    let loads = 0;
+    const list = new RevocationList({
+      load: async () => {
+        loads += 1;
+        const answer = loads === 1 ? [] : [revoked];
+        if (loads === 1) await new Promise<void>((resolve) => (release = resolve));
+        answers.push(answer);
+        return answer;
+      },
+      pollIntervalMs: 1000,
+      maxStalenessSec: 10,
+    });
+    const first = list.reload();
+    // The revocation commits (and notifies) while the first load is on its way back with the old list.
+    const notified = Promise.all([list.notified(), list.notified()]);
+    release();
+    await first;
+    await notified;
+    expect(loads).toBe(2);
+    expect(list.check(revoked)).toBe('revoked');
+  });
+
+  it('chained (a long poll): the next load when the last one is answered, no sooner than the poll interval after it began', async () => {
+    const starts: number[] = [];
+    let holdMs = 150;
+    const list = new RevocationList({
+      load: async (signal) => {
+        starts.push(Date.now());
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, holdMs);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+        return { sessionIds: [], currentAfterMs: holdMs };
+      },
+      chained: true,
+      pollIntervalMs: 100,
+      maxStalenessSec: 10,
+    });
+    await list.start();
+    await eventually('held loads follow each other', 5_000, () => starts.length >= 4, 10);
+    // Each one as the last was answered (held 150 ms), not every 100 ms nor every 250.
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(140);
+    for (const gap of gaps) expect(gap).toBeLessThan(400);
+    // Answered at once (an auth service that does not hold requests): one per poll interval, no busy loop.
+    holdMs = 0;
+    const before = starts.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    expect(starts.length - before).toBeLessThanOrEqual(12);
+    expect(starts.length - before).toBeGreaterThanOrEqual(5);
+    // Stopping aborts the load in flight: nothing holds the process.
+    holdMs = 60_000;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const stopped = Date.now();
+    list.stop();
+    const count = starts.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(starts.length).toBe(count);
+    expect(Date.now() - stopped).toBeLessThan(1_000);
+  });
+
+  it('counts a long poll as fresh from when its source read the list, never from later than now', async () => {
+    const src = { currentAfterMs: 0 };
+    const list = new RevocationList({
+      load: async () => {
+        clock += 4_000; // held 4 s
+        return { sessionIds: [], currentAfterMs: src.currentAfterMs };
+      },
+      pollIntervalMs: 1000,
+      maxStalenessSec: 10,
+      now,
+    });
+    // Read as the request arrived: fresh as of the start, 4 s old when it is answered.
+    await list.reload();
+    clock += 6_000;
+    expect(list.check(randomUUID())).toBe('ok');
+    clock += 1;
+    expect(list.check(randomUUID())).toBe('unknown');
+    // Read again after the 4 s wait: fresh as of the answer.
+    src.currentAfterMs = 4_000;
+    await list.reload();
+    clock += 10_000;
+    expect(list.check(randomUUID())).toBe('ok');
+    clock += 1;
+    expect(list.check(randomUUID())).toBe('unknown');
+    // A source that claims more than it could have waited is not believed beyond this clock.
+    src.currentAfterMs = 60_000;
+    await list.reload();
+    clock += 10_001;
+    expect(list.check(randomUUID())).toBe('unknown');
+  });
 });
 
 describe('authenticateBearer with a revocation list', () => {

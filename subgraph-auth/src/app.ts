@@ -1,7 +1,14 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { isDatabaseReachable, type Knex, revocationPollDb, serviceDb } from '@imagehub/db';
+import {
+  type ChannelListener,
+  isDatabaseReachable,
+  type Knex,
+  listenForRevocations,
+  revocationPollDb,
+  serviceDb,
+} from '@imagehub/db';
 import { createTransport, OutboxRelay } from '@imagehub/messaging';
 import {
   apolloSettings,
@@ -30,6 +37,7 @@ import { throttleKeyForAddress } from './client-address';
 import type { Config } from './config';
 import { type Context, createLoaders } from './context';
 import { resolvers } from './resolvers';
+import { MAX_REVOKED_SESSIONS_WAIT_MS, RevocationWaiters, revokedSessionsHandler } from './revoked-sessions';
 import { typeDefs } from './schema';
 import { SessionStore } from './store/sessions';
 import { UserStore } from './store/users';
@@ -71,6 +79,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     logger,
     pollIntervalMs: config.messaging.outboxPollIntervalMs,
   });
+  let revocationListener: ChannelListener | undefined;
   try {
     const users = new UserStore(db);
     const tokens = new AccessTokenIssuer({
@@ -92,6 +101,27 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       logger,
     });
     await revocations.start();
+    // Told of each revocation (another replica's too) as it commits; the poll is the backstop. The
+    // gateway's long polls of /revoked-sessions are answered on the same notification.
+    const revocationWaiters = new RevocationWaiters();
+    let notified = false;
+    revocationListener = listenForRevocations(
+      config,
+      'subgraph-auth',
+      {
+        notified: () => {
+          revocationWaiters.notify();
+          return revocations.notified();
+        },
+        setListening: (up) => {
+          notified = up;
+          // Held requests were promised a change as it happens: without LISTEN, not any more.
+          if (!up) revocationWaiters.notify();
+          revocations.setListening(up);
+        },
+      },
+      logger,
+    );
     const auth = new AuthService({
       db,
       users,
@@ -122,16 +152,17 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     // For the gateway, which has no database: the ids of revoked sessions whose access tokens may
     // still be alive, read from the database (not this service's copy, which may be a poll behind).
     // Internal like the rest of this port (the gateway routes only /graphql here); it holds ids of
-    // ended sessions, no credentials.
-    app.get(REVOKED_SESSIONS_PATH, async (_req, res, next) => {
-      try {
-        const sessionIds = await sessions.listRevoked();
-        res.setHeader('Cache-Control', 'no-store');
-        res.json({ sessionIds });
-      } catch (error) {
-        next(error);
-      }
-    });
+    // ended sessions, no credentials. A long poll (revokedSessionsHandler): held until a revocation
+    // is notified or the gateway's wait runs out, so the gateway asks once per wait, not once a second.
+    app.get(
+      REVOKED_SESSIONS_PATH,
+      revokedSessionsHandler({
+        listRevoked: () => sessions.listRevoked(),
+        waiters: revocationWaiters,
+        maxWaitMs: () => (notified ? MAX_REVOKED_SESSIONS_WAIT_MS : config.revocation.pollIntervalMs),
+        isDraining: () => draining,
+      }),
+    );
 
     const apollo = new ApolloServer<Context>({
       ...apolloSettings<Context>({ role: 'subgraph', nodeEnv: config.nodeEnv, logger, metrics }),
@@ -175,9 +206,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       logger,
       drain: () => {
         draining = true;
+        // Held long polls answer now, and the gateway asks again (another replica, or plainly).
+        revocationWaiters.notify();
       },
       async close() {
+        draining = true;
+        revocationWaiters.notify();
         revocations.stop();
+        await revocationListener?.close();
         await revocationDb.destroy();
         await closeServer(metricsServer);
         await apollo.stop();
@@ -187,6 +223,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
     };
   } catch (error) {
+    await revocationListener?.close();
     await revocationDb.destroy();
     await transport.close();
     await db.destroy();

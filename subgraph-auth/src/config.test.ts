@@ -36,7 +36,7 @@ describe('loadConfig', () => {
         maxTokenLifetimeSec: 3600,
       },
       sessions: { refreshTokenTtlSec: 30 * 24 * 3600, maxAgeSec: 30 * 24 * 3600, maxPerUser: 50 },
-      revocation: { pollIntervalMs: 1000, maxStalenessSec: 10 },
+      revocation: { pollIntervalMs: 1000, listeningPollIntervalMs: 4000, maxStalenessSec: 10 },
       bcrypt: { cost: 10, maxQueue: 64, queueTimeoutMs: 1000 },
       throttle: {
         loginFailuresPerEmailAndIp: 5,
@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       },
       trustedProxies: [],
       maxJsonBodyBytes: 100 * 1024,
+      messaging: { outboxPollIntervalMs: 15_000 },
     });
     expect(config.bcrypt.concurrency).toBeGreaterThanOrEqual(1);
   });

@@ -65,8 +65,12 @@ const schema = z.object({
   AMQP_URL: optionalString,
   /** Prefix of the broker's exchanges and queues: the same for every service of one deployment. */
   AMQP_NAMESPACE: z.string().min(1).default('imagehub'),
-  /** How often the outbox relay looks for events anyway (after a failed publish, or written by another replica). */
-  OUTBOX_POLL_INTERVAL_MS: positiveInt(1000),
+  /**
+   * How often a healthy outbox relay looks for events anyway: a deletion wakes it at once, so this
+   * only finds events of a replica that died between its commit and its publish. After a failed
+   * publish it tries again every second (or this, if shorter).
+   */
+  OUTBOX_POLL_INTERVAL_MS: positiveInt(15_000),
 
   BCRYPT_COST: z.coerce
     .number()

@@ -2,7 +2,13 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
-import { isDatabaseReachable, type Knex, revocationPollDb, serviceDb } from '@imagehub/db';
+import {
+  isDatabaseReachable,
+  type Knex,
+  listenForRevocations,
+  revocationPollDb,
+  serviceDb,
+} from '@imagehub/db';
 import type { Consumer } from '@imagehub/messaging';
 import {
   apolloSettings,
@@ -87,6 +93,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     logger,
   });
   await revocations.start();
+  // Told of each revocation as it commits (NOTIFY from auth.session_revocations); the poll is the backstop.
+  const revocationListener = listenForRevocations(config, 'subgraph-image', revocations, logger);
   const images = new ImageStore(db, new PostgresBlobStore(db));
   // Jobs to the workers and events to whoever listens, through image.outbox.
   const bus = createBus({
@@ -209,6 +217,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     async close() {
       draining = true;
       revocations.stop();
+      await revocationListener.close();
       await revocationDb.destroy();
       clearInterval(sweeper);
       await closeServer(metricsServer);
