@@ -6,6 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type RunningSystem,
+  type StartSystemOptions,
+  startSystem,
+} from '../../gateway/src/test-support/system';
+import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
 
 /** Where scripts/install-chromium.sh puts it (Debian's package). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -70,4 +76,10 @@ export async function openOriginBoundBrowser(
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** The real system with the gateway serving the web app's build (made first when it is missing). */
+export async function startWebAppSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
+  ensureWebBuilt();
+  return startSystem({ ...options, gatewayEnv: { ...options.gatewayEnv, WEB_DIR: WEB_DIST } });
 }

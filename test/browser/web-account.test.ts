@@ -14,9 +14,8 @@ import path from 'node:path';
 import { eventually } from '@imagehub/service-kit';
 import { landscapePng } from '@imagehub/test-kit';
 import type { Page } from 'playwright-core';
-import { gql, type RunningSystem, startSystem } from '../../gateway/src/test-support/system';
-import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
-import { type OriginBoundBrowser, openOriginBoundBrowser } from './browser';
+import { gql, type RunningSystem } from '../../gateway/src/test-support/system';
+import { type OriginBoundBrowser, openOriginBoundBrowser, startWebAppSystem } from './browser';
 import { DESKTOP, drop, PHONE, screenshots } from './screens';
 
 const RESULTS = path.resolve(__dirname, '../../.test-results/web');
@@ -34,8 +33,7 @@ let laptop: OriginBoundBrowser;
 let phone: OriginBoundBrowser;
 
 beforeAll(async () => {
-  ensureWebBuilt();
-  system = await startSystem({ gatewayEnv: { WEB_DIR: WEB_DIST } });
+  system = await startWebAppSystem();
   laptop = await openOriginBoundBrowser(system.gatewayUrl);
   phone = await openOriginBoundBrowser(system.gatewayUrl, { userAgent: IPHONE });
   mkdirSync(RESULTS, { recursive: true });

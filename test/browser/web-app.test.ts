@@ -14,9 +14,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { landscapePng, noisePngOfSize, uploadForm } from '@imagehub/test-kit';
-import { gql, type RunningSystem, startSystem } from '../../gateway/src/test-support/system';
-import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
-import { type OriginBoundBrowser, openOriginBoundBrowser } from './browser';
+import { gql, type RunningSystem } from '../../gateway/src/test-support/system';
+import { WEB_DIST } from '../../scripts/web-build';
+import { type OriginBoundBrowser, openOriginBoundBrowser, startWebAppSystem } from './browser';
 import { DESKTOP, drop, screenshots } from './screens';
 
 const RESULTS = path.resolve(__dirname, '../../.test-results/web');
@@ -33,10 +33,9 @@ let system: RunningSystem;
 let browser: OriginBoundBrowser;
 
 beforeAll(async () => {
-  ensureWebBuilt();
-  system = await startSystem({
+  system = await startWebAppSystem({
     authEnv: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
-    gatewayEnv: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES), WEB_DIR: WEB_DIST },
+    gatewayEnv: { MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
     imageEnv: {
       MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
       UPLOADS_PER_MINUTE: '1000',

@@ -13,9 +13,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Page, Request, Route } from 'playwright-core';
-import { type RunningSystem, startSystem } from '../../gateway/src/test-support/system';
-import { ensureWebBuilt, WEB_DIST } from '../../scripts/web-build';
-import { type OriginBoundBrowser, openOriginBoundBrowser } from './browser';
+import type { RunningSystem } from '../../gateway/src/test-support/system';
+import { type OriginBoundBrowser, openOriginBoundBrowser, startWebAppSystem } from './browser';
 import { DESKTOP } from './screens';
 
 const PASSWORD = 'four sunny meadows hum';
@@ -33,11 +32,7 @@ let system: RunningSystem;
 let browser: OriginBoundBrowser;
 
 beforeAll(async () => {
-  ensureWebBuilt();
-  system = await startSystem({
-    authEnv: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) },
-    gatewayEnv: { WEB_DIR: WEB_DIST },
-  });
+  system = await startWebAppSystem({ authEnv: { ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) } });
   browser = await openOriginBoundBrowser(system.gatewayUrl);
 });
 afterAll(async () => {
