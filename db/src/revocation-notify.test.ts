@@ -1,19 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { eventually, RevocationList } from '@imagehub/service-kit';
 import { ChannelListener } from './channel-listener';
-import { createDb } from './connection';
+import type { Knex } from './connection';
+import { migrateLatest } from './migrator';
 import { listenForRevocations, REVOCATION_CHANNEL } from './service-db';
-import { testDatabaseUrl } from './test-support';
+import { createScratchDatabase } from './test-support';
 
 /**
  * Revocations reach the subgraphs by NOTIFY (migration 202612030001) as they commit, not at their
  * next poll; and a subgraph that cannot be told (its LISTEN connection lost) polls often again.
+ * On a database of its own: NOTIFY reaches every listener of the database, and the other test
+ * files revoke sessions in the shared one all the time.
  */
 describe('revocation notifications', () => {
-  const db = createDb({ url: testDatabaseUrl(), applicationName: 'test-revocation-notify', poolMax: 2 });
-  const ids: string[] = [];
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
+  let db: Knex;
+  let databaseUrl: string;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    db = scratch.db;
+    databaseUrl = scratch.url;
+    await migrateLatest(db);
+  });
   const revoke = async (...sessionIds: string[]) => {
-    ids.push(...sessionIds);
     await db.transaction(async (trx) => {
       for (const id of sessionIds) {
         await trx('auth.session_revocations').insert({
@@ -25,15 +34,14 @@ describe('revocation notifications', () => {
   };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   afterAll(async () => {
-    await db('auth.session_revocations').whereIn('session_id', ids).delete();
-    await db.destroy();
+    await scratch?.drop();
   });
 
   it('notify once per transaction that lists sessions, and not for a statement that lists none (a sign-in)', async () => {
     const payloads: string[] = [];
     let up = false;
     const listener = new ChannelListener({
-      url: testDatabaseUrl(),
+      url: databaseUrl,
       applicationName: 'test-revocation-notify-listen',
       channel: REVOCATION_CHANNEL,
       onNotify: (payload) => payloads.push(payload),
@@ -69,7 +77,7 @@ describe('revocation notifications', () => {
       maxStalenessSec: 1_000,
     });
     await list.start();
-    const listener = listenForRevocations({ databaseUrl: testDatabaseUrl() }, 'test-subgraph', list);
+    const listener = listenForRevocations({ databaseUrl }, 'test-subgraph', list);
     try {
       await eventually('LISTEN established', 5_000, () => listener.isUp);
       const session = randomUUID();
@@ -97,7 +105,7 @@ describe('revocation notifications', () => {
       maxStalenessSec: 1_000,
     });
     await list.start();
-    const listener = listenForRevocations({ databaseUrl: testDatabaseUrl() }, 'test-dropped', list);
+    const listener = listenForRevocations({ databaseUrl }, 'test-dropped', list);
     const loadsIn = async (ms: number) => {
       const before = loads;
       await sleep(ms);

@@ -42,9 +42,10 @@ it('asks once per 4 s wait while nothing is revoked, not once a second', async (
   const from = polls.length;
   await sleep(8_500);
   const window = polls.slice(from);
-  // Before: a plain request every second (8 or 9 here).
+  // Before: a plain request every second (8 or 9 here, without `wait`). How many there are now
+  // depends on how often other test files revoke sessions (each answers a held request early), so
+  // the spacing of the requests whose list did not change is what is held to the 4 s (below).
   expect(window.length).toBeGreaterThanOrEqual(2);
-  expect(window.length).toBeLessThanOrEqual(4);
   for (const poll of window) {
     expect(poll.wait).toBe('4000');
     expect(poll.known).toMatch(/^[\w-]{22}$/);

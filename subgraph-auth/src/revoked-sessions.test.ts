@@ -58,14 +58,16 @@ describe('GET /revoked-sessions', () => {
     });
     expect(result.errors).toBeUndefined();
     let { answer } = await held;
+    const heldUntilOurs = answer.sessionIds.includes(sid);
     // Another file's revocation may have answered it first: then one more round, as the gateway does.
-    if (!answer.sessionIds.includes(sid)) {
+    if (!heldUntilOurs) {
       ({ answer } = await ask(`?wait=10000&known=${revocationDigest(answer.sessionIds)}`));
     }
     expect(answer.sessionIds).toContain(sid);
     // Answered on the revocation's NOTIFY, not at the end of the 10 s wait.
     expect(performance.now() - revokedAt).toBeLessThan(3_000);
-    expect(answer.waitedMs).toBeGreaterThan(0);
+    // Held, then read again: the list it answers with was read after the request arrived.
+    if (heldUntilOurs) expect(answer.waitedMs).toBeGreaterThan(0);
   });
 
   it('answers when the wait runs out, with how long after the request it read the list', async () => {
