@@ -85,14 +85,21 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   let known: string | undefined;
   const revocations = new RevocationList({
     load: async (signal) => {
-      const answer = await fetchRevokedSessions(config.revokedSessionsUrl, {
-        timeoutMs: config.readyCheckTimeoutMs,
-        waitMs: config.revocation.listeningPollIntervalMs,
-        known,
-        signal,
-      });
-      known = revocationDigest(answer.sessionIds);
-      return answer;
+      try {
+        const answer = await fetchRevokedSessions(config.revokedSessionsUrl, {
+          timeoutMs: config.readyCheckTimeoutMs,
+          waitMs: config.revocation.listeningPollIntervalMs,
+          known,
+          signal,
+        });
+        known = revocationDigest(answer.sessionIds);
+        return answer;
+      } catch (error) {
+        // The next request after a failed one is answered at once, not held: held again, two
+        // failures in a row would take the list past the staleness bound.
+        known = undefined;
+        throw error;
+      }
     },
     chained: true,
     ...config.revocation,

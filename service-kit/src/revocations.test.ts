@@ -105,6 +105,14 @@ describe('RevocationList', () => {
       src.state.ids = [randomUUID()];
       await list.notified();
       expect(list.check(src.state.ids[0]!)).toBe('revoked');
+      // A load that fails while the channel is up: the frequent poll until one works again.
+      src.state.down = true;
+      await list.reload();
+      expect(list.currentPollIntervalMs).toBe(20);
+      expect(await loadsIn(200)).toBeGreaterThanOrEqual(3);
+      src.state.down = false;
+      await list.reload();
+      expect(list.currentPollIntervalMs).toBe(60_000);
       // The channel is down: notifications are lost, so polling every 20 ms again.
       list.setListening(false);
       expect(list.currentPollIntervalMs).toBe(20);

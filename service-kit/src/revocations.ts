@@ -114,9 +114,14 @@ export class RevocationList {
     this.stopping.abort();
   }
 
-  /** The interval of the timer poll now: the rare one while a notification channel is up. */
+  /**
+   * The interval of the timer poll now: the rare one while a notification channel is up and the
+   * last load worked. After a failed load, the frequent one until a load works again: with the rare
+   * one, two failures in a row would already take the list past the staleness bound and refuse
+   * every signed-in request.
+   */
   get currentPollIntervalMs(): number {
-    return this.listening
+    return this.listening && !this.failing
       ? (this.options.listeningPollIntervalMs ?? this.options.pollIntervalMs)
       : this.options.pollIntervalMs;
   }
@@ -238,7 +243,11 @@ export class RevocationList {
           'revocation list could not be loaded; authenticated requests are refused once it is older than the bound',
         );
       }
+      const wasFailing = this.failing;
       this.failing = true;
+      // The timer was armed with the rare interval: the frequent one from now on (chained loads
+      // read the interval before each wait).
+      if (!wasFailing && this.listening && this.started && !this.options.chained) this.schedule();
       return false;
     }
   }

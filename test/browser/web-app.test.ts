@@ -133,6 +133,8 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
       body: form,
     });
     expect(response.status).toBe(200);
+    // Stored, or the test says why not (a 200 can carry a GraphQL error).
+    expect(((await response.json()) as { errors?: unknown }).errors).toBeUndefined();
   }
 
   const pages: { first: number; after: string | null }[] = [];
