@@ -24,13 +24,15 @@ const REDACT_PATHS = [
   '*.variables',
 ];
 
-export function createLogger(service: string, level: string): Logger {
-  return pino({
+/** A service's logger: JSON lines to stdout, or to `destination` (a file path, written synchronously). */
+export function createLogger(service: string, level: string, destination?: string): Logger {
+  const options: pino.LoggerOptions = {
     name: service,
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label) => ({ level: label }) },
-  });
+  };
+  return destination ? pino(options, pino.destination({ dest: destination, sync: true })) : pino(options);
 }

@@ -2,9 +2,10 @@
  * Debian's chromium driven by playwright-core, held to one origin: every request elsewhere is
  * aborted and recorded, so a test can assert that a page made none.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createLogger } from '@imagehub/service-kit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import {
   type RunningSystem,
@@ -81,5 +82,21 @@ export async function openOriginBoundBrowser(
 /** The real system with the gateway serving the web app's build (made first when it is missing). */
 export async function startWebAppSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
   ensureWebBuilt();
-  return startSystem({ ...options, gatewayEnv: { ...options.gatewayEnv, WEB_DIR: WEB_DIST } });
+  return startSystem({
+    ...serviceLogs(),
+    ...options,
+    gatewayEnv: { ...options.gatewayEnv, WEB_DIR: WEB_DIST },
+  });
+}
+
+/**
+ * The services' logs (info and above) in .test-results/web/logs/, one file per test file and service:
+ * what a browser saw is then explained by what the servers said (an upload refused, a list stale).
+ */
+function serviceLogs(): Pick<StartSystemOptions, 'authLogger' | 'imageLogger' | 'gatewayLogger'> {
+  const dir = path.resolve(__dirname, '../../.test-results/web/logs');
+  mkdirSync(dir, { recursive: true });
+  const test = path.basename(expect.getState().testPath ?? 'browser', '.test.ts');
+  const logger = (service: string) => createLogger(service, 'info', path.join(dir, `${test}-${service}.log`));
+  return { authLogger: logger('auth'), imageLogger: logger('image'), gatewayLogger: logger('gateway') };
 }

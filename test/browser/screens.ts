@@ -35,3 +35,18 @@ export async function drop(page: Page, files: { name: string; base64: string }[]
     window.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }, files);
 }
+
+/**
+ * The final word of the upload row for `name` ("Uploaded", or why it failed), once it has one: a
+ * refusal fails a test with its message, not with a timeout waiting for "Uploaded". Generous by
+ * default: on a loaded CI machine a worker may take a while to get to the picture.
+ */
+export async function uploadOutcome(
+  page: Page,
+  name: string,
+  timeout = 120_000,
+): Promise<string | undefined> {
+  const settled = page.locator('.upload.done, .upload.failed', { hasText: name });
+  await settled.waitFor({ timeout });
+  return (await settled.locator('.upload-message').textContent())?.trim();
+}

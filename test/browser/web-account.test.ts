@@ -16,7 +16,7 @@ import { landscapePng } from '@imagehub/test-kit';
 import type { Page } from 'playwright-core';
 import { gql, type RunningSystem } from '../../gateway/src/test-support/system';
 import { type OriginBoundBrowser, openOriginBoundBrowser, startWebAppSystem } from './browser';
-import { DESKTOP, drop, PHONE, screenshots } from './screens';
+import { DESKTOP, drop, PHONE, screenshots, uploadOutcome } from './screens';
 
 const RESULTS = path.resolve(__dirname, '../../.test-results/web');
 const PASSWORD = 'four sunny meadows hum';
@@ -115,7 +115,7 @@ async function signedInOnBothDevices(email: string): Promise<void> {
   await freshStart(onLaptop);
   await register(onLaptop, 'Grace', email, PASSWORD);
   await drop(onLaptop, [{ name: 'lake.png', base64: landscapePng(320, 240, 200).toString('base64') }]);
-  await onLaptop.locator('.upload', { hasText: 'lake.png' }).getByText('Uploaded').waitFor();
+  await expect(uploadOutcome(onLaptop, 'lake.png')).resolves.toBe('Uploaded');
   await onLaptop.getByRole('button', { name: 'Clear' }).click();
 
   await freshStart(onPhone);

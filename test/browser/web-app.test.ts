@@ -17,7 +17,7 @@ import { landscapePng, noisePngOfSize, uploadForm } from '@imagehub/test-kit';
 import { gql, type RunningSystem } from '../../gateway/src/test-support/system';
 import { WEB_DIST } from '../../scripts/web-build';
 import { type OriginBoundBrowser, openOriginBoundBrowser, startWebAppSystem } from './browser';
-import { DESKTOP, drop, screenshots } from './screens';
+import { DESKTOP, drop, screenshots, uploadOutcome } from './screens';
 
 const RESULTS = path.resolve(__dirname, '../../.test-results/web');
 const MAX_UPLOAD_BYTES = 300_000;
@@ -91,13 +91,7 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
     { name: 'meadow.png', data: landscapePng(480, 640, 95) },
   ].map((file) => ({ name: file.name, base64: file.data.toString('base64') }));
   await drop(page, files);
-  // Each row's final word, whatever it is: a refusal fails the test with its message, not a timeout.
-  // Generous: under a loaded CI machine a worker may take a while to get to the picture.
-  const outcome = async (name: string) => {
-    const settled = page.locator('.upload.done, .upload.failed', { hasText: name });
-    await settled.waitFor({ timeout: 120_000 });
-    return (await settled.locator('.upload-message').textContent())?.trim();
-  };
+  const outcome = (name: string) => uploadOutcome(page, name);
   await expect(outcome('harbour at dawn.png')).resolves.toBe('Uploaded');
   await expect(outcome('meadow.png')).resolves.toBe('Uploaded');
   // One sentence, the limit in the page's units (the gateway's refusal says 300000 bytes).

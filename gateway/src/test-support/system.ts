@@ -35,6 +35,8 @@ export interface StartSystemOptions {
   gatewayEnv?: Record<string, string>;
   imageEnv?: Record<string, string>;
   authLogger?: Logger;
+  /** The image subgraph's and its worker's logger. */
+  imageLogger?: Logger;
   /** Environment for the auth subgraph, e.g. `{ ACCESS_TOKEN_TTL: '1' }`. */
   authEnv?: Record<string, string>;
   gatewayLogger?: Logger;
@@ -63,6 +65,7 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
       ...options.imageEnv,
     },
+    overrides: options.imageLogger ? { logger: options.imageLogger } : undefined,
   });
   const imagePort = Number(new URL(image.url).port);
   const authProxy = options.recordAuthTraffic ? await startRecordingProxy(auth.url) : undefined;
