@@ -13,11 +13,6 @@ import {
   createMetricsServer,
   jsonErrorHandler,
   type Logger,
-  REVOKED_SESSIONS_KNOWN_PARAM,
-  REVOKED_SESSIONS_WAIT_PARAM,
-  type RevocationAnswer,
-  RevocationList,
-  revocationDigest,
   type Service,
   singleUseUploads,
   TokenVerifier,
@@ -34,6 +29,7 @@ import { webApp } from './http/web-app';
 import { costLimit } from './limits/cost';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { subgraphReady } from './readiness';
+import { authRevocationList } from './revocations';
 import { contextFromRequest, type GatewayContext } from './subgraphs/context';
 import { SubgraphDataSource } from './subgraphs/data-source';
 import { SUPERGRAPH_PATH } from './supergraph/paths';
@@ -78,33 +74,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     maxLifetimeSec: config.jwt.maxTokenLifetimeSec,
   });
   // Long-polled from the auth service; the gateway has no database. A revoked token is refused
-  // here before its upload streams anywhere (the image subgraph would refuse it too). Each request
-  // is held by auth until a revocation commits or REVOCATION_LISTEN_POLL_INTERVAL_MS passed, and
-  // the next one goes out when it is answered (no sooner than REVOCATION_POLL_INTERVAL_MS after
-  // the last began): a revocation arrives at once, and an idle gateway asks every 4 s, not every 1 s.
-  let known: string | undefined;
-  const revocations = new RevocationList({
-    load: async (signal) => {
-      try {
-        const answer = await fetchRevokedSessions(config.revokedSessionsUrl, {
-          timeoutMs: config.readyCheckTimeoutMs,
-          waitMs: config.revocation.listeningPollIntervalMs,
-          known,
-          signal,
-        });
-        known = revocationDigest(answer.sessionIds);
-        return answer;
-      } catch (error) {
-        // The next request after a failed one is answered at once, not held: held again, two
-        // failures in a row would take the list past the staleness bound.
-        known = undefined;
-        throw error;
-      }
-    },
-    chained: true,
-    ...config.revocation,
-    logger,
-  });
+  // here before its upload streams anywhere (the image subgraph would refuse it too).
+  const revocations = authRevocationList(config, logger);
   // One attempt before serving, so that an auth service already up is not a reason to refuse the
   // first uploads. A failure is not fatal (the auth service may start after the gateway): until a
   // load succeeds, signed-in uploads are SERVICE_UNAVAILABLE (the list is unknown, not empty).
@@ -257,49 +228,6 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       for (const dataSource of dataSources) dataSource.close();
     },
   };
-}
-
-/**
- * The revoked sessions from the auth service: at once when `known` (the digest of the list this
- * gateway holds) is not given, else a long poll of up to `waitMs` (see REVOKED_SESSIONS_WAIT_PARAM).
- * `timeoutMs` is for the answer beyond the wait. An auth service that does not hold requests
- * answers at once without `waitedMs`: the list is then as fresh as the request.
- */
-export async function fetchRevokedSessions(
-  url: string,
-  options: { timeoutMs: number; waitMs: number; known?: string; signal?: AbortSignal },
-): Promise<RevocationAnswer & { sessionIds: string[] }> {
-  const target = new URL(url);
-  const waitMs = options.known === undefined ? 0 : options.waitMs;
-  if (waitMs > 0 && options.known !== undefined) {
-    target.searchParams.set(REVOKED_SESSIONS_WAIT_PARAM, String(waitMs));
-    target.searchParams.set(REVOKED_SESSIONS_KNOWN_PARAM, options.known);
-  }
-  // One controller per request for the timeout and the caller's signal (not AbortSignal.any on the
-  // caller's long-lived signal, which would gather a dependant per request for the process' life).
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new DOMException('revoked sessions: no answer in time', 'TimeoutError')),
-    waitMs + options.timeoutMs,
-  );
-  const stop = () => abort.abort(options.signal?.reason);
-  if (options.signal?.aborted) stop();
-  options.signal?.addEventListener('abort', stop, { once: true });
-  let body: { sessionIds?: unknown; waitedMs?: unknown };
-  try {
-    const response = await fetch(target, { signal: abort.signal });
-    if (!response.ok) throw new Error(`${url} answered HTTP ${response.status}`);
-    body = (await response.json()) as typeof body;
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', stop);
-  }
-  if (!Array.isArray(body.sessionIds) || !body.sessionIds.every((id) => typeof id === 'string')) {
-    throw new Error(`${url} answered without a list of session ids`);
-  }
-  const waited = typeof body.waitedMs === 'number' && Number.isFinite(body.waitedMs) ? body.waitedMs : 0;
-  // Never credited with more than it was asked to wait: the freshness is this gateway's to bound.
-  return { sessionIds: body.sessionIds, currentAfterMs: Math.min(Math.max(0, waited), waitMs) };
 }
 
 /**

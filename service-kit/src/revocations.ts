@@ -218,6 +218,11 @@ export class RevocationList {
     return this.revoked.size;
   }
 
+  /** How long until the list is older than the staleness bound (negative once it is, or never loaded). */
+  get freshForMs(): number {
+    return this.options.maxStalenessSec * 1000 - (this.now() - this.loadedAt);
+  }
+
   private async load(): Promise<boolean> {
     const started = this.now();
     try {
