@@ -12,7 +12,11 @@ export function toSubgraphError(
   // the HTTP status the gateway gives the same refusal before the operation starts (413, 408, 400).
   const cause = findCause(error);
   if (cause instanceof PayloadTooLargeError) {
-    return codedError(ErrorCode.PAYLOAD_TOO_LARGE, cause.message, { field: 'file', http: { status: 413 } });
+    return codedError(ErrorCode.PAYLOAD_TOO_LARGE, cause.message, {
+      field: 'file',
+      limit: cause.limit,
+      http: { status: 413 },
+    });
   }
   if (cause instanceof UploadRequestError) {
     return codedError(cause.code, cause.message, { field: 'file', http: { status: cause.status } });

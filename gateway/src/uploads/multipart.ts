@@ -96,11 +96,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
   function parseForm(req: Request, res: Response, next: NextFunction): void {
     const declaredLength = Number(req.headers['content-length']);
     if (declaredLength > maxFileBytes + maxFieldBytes + FRAMING_BYTES) {
-      const error = new UploadRequestError(
-        413,
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        `File is larger than ${maxFileBytes} bytes`,
-      );
+      const error = new PayloadTooLargeError(maxFileBytes);
       options.onRefused?.(error);
       refuse(req, res, error);
       return;
@@ -202,7 +198,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
         transform(chunk: Buffer, _encoding, callback) {
           bytes += chunk.length;
           if (bytes > maxFileBytes) {
-            callback(new PayloadTooLargeError(`File is larger than ${maxFileBytes} bytes`));
+            callback(new PayloadTooLargeError(maxFileBytes));
             return;
           }
           options.onUploadBytes?.(chunk.length);
@@ -214,9 +210,7 @@ export function multipartUploads(options: MultipartOptions): RequestHandler {
           formDone.then(() => callback(), callback);
         },
       });
-      stream.on('limit', () =>
-        forwarded?.destroy(new PayloadTooLargeError(`File is larger than ${maxFileBytes} bytes`)),
-      );
+      stream.on('limit', () => forwarded?.destroy(new PayloadTooLargeError(maxFileBytes)));
       // A broken form (cut short, bad boundary) is the client's mistake, not a subgraph failure.
       stream.on('error', (error: Error) =>
         forwarded?.destroy(badUpload(`Malformed multipart request: ${error.message}`)),
@@ -325,8 +319,9 @@ function refuse(req: Request, res: Response, error: Error): void {
   const status = known?.status ?? (tooLarge ? 413 : 400);
   const code = known?.code ?? (tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST);
   // Every refusal of the file itself names the argument, as the contract's BAD_USER_INPUT does.
-  const extensions =
-    code === ErrorCode.PAYLOAD_TOO_LARGE || code === ErrorCode.BAD_USER_INPUT
+  const extensions = tooLarge
+    ? { code, field: 'file', limit: error.limit }
+    : code === ErrorCode.PAYLOAD_TOO_LARGE || code === ErrorCode.BAD_USER_INPUT
       ? { code, field: 'file' }
       : code === ErrorCode.TOO_MANY_REQUESTS || code === ErrorCode.SERVICE_UNAVAILABLE
         ? { code, retryAfter: 1 }

@@ -1,8 +1,12 @@
 import { Readable } from 'node:stream';
 import { type ErrorCode, UNAUTHENTICATED_MESSAGES, type UnauthenticatedReason } from '@imagehub/service-kit';
 
+/** A file over the gateway's MAX_UPLOAD_BYTES: `limit` is that, in bytes, as the image subgraph says it. */
 export class PayloadTooLargeError extends Error {
   override name = 'PayloadTooLargeError';
+  constructor(readonly limit: number) {
+    super(`File is larger than ${limit} bytes`);
+  }
 }
 
 /** A multipart request the gateway refuses, with the HTTP status and contract code to answer with. */

@@ -110,7 +110,12 @@ describe('uploads through the gateway', () => {
       },
     );
     expect(result.status).toBe(413);
-    expect(result.errors?.[0]?.extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', field: 'file' });
+    // The limit in bytes, as the image subgraph's refusal gives it, for clients to show in their units.
+    expect(result.errors?.[0]?.extensions).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'file',
+      limit: GATEWAY_LIMIT,
+    });
     expect(await imageCount(system, user.accessToken)).toBe(0);
   });
 
@@ -124,7 +129,11 @@ describe('uploads through the gateway', () => {
     expect(result.errors).toHaveLength(1);
     expect(result.status).toBe(413);
     // Refused by the gateway's stream, not by the subgraph (whose error would carry serviceName).
-    expect(result.errors![0]!.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'file' });
+    expect(result.errors![0]!.extensions).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'file',
+      limit: GATEWAY_LIMIT,
+    });
     expect(result.errors![0]!.extensions?.serviceName).toBeUndefined();
     expect(await imageCount(system, user.accessToken)).toBe(0);
     // The gateway is fine afterwards.
