@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { listen } from '@imagehub/service-kit';
-import { freePort } from '@imagehub/test-kit';
-import { createTestTokens, graphql, startImageService } from './test-support';
+import { freePort, noisePng } from '@imagehub/test-kit';
+import { createTestTokens, graphql, startImageService, uploadImage } from './test-support';
 
 describe('ops endpoints and key loading', () => {
   it('is ready with a reachable database and static keys', async () => {
@@ -10,6 +10,26 @@ describe('ops endpoints and key loading', () => {
     try {
       expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('stays ready with the broker unreachable: reads are served, uploads refused at once', async () => {
+    const tokens = createTestTokens();
+    const deadPort = await freePort();
+    const service = await startImageService({
+      publicKeys: tokens.jwks,
+      env: { AMQP_URL: `amqp://guest:guest@127.0.0.1:${deadPort}` },
+      worker: false,
+    });
+    try {
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      const token = tokens.mint(await service.createUser());
+      const read = await graphql(service.url, '{ myImages { totalCount } }', {}, token);
+      expect(read.data).toEqual({ myImages: { totalCount: 0 } });
+      const upload = await uploadImage(service.url, token, noisePng(8, 8), 'later.png');
+      expect(upload.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryAfter: 5 });
     } finally {
       await service.close();
     }

@@ -143,10 +143,10 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   const app = createBaseApp({
     logger,
     metrics,
-    ready: async () =>
-      (await isDatabaseReachable(db)) &&
-      (await bus.transport.isReady()) &&
-      (verifier.hasKeys || (await verifier.refresh())),
+    // Not the broker: only uploads need it, and they say so at once (SERVICE_UNAVAILABLE) while it
+    // is away. Were it here, a broker outage would take every pod out of its Service, and through
+    // the gateway's readiness every read and sign-in with it. The worker's /readyz has the broker.
+    ready: async () => (await isDatabaseReachable(db)) && (verifier.hasKeys || (await verifier.refresh())),
     isDraining: () => draining,
     allowIdeAssets: ideEnabled(config.nodeEnv),
   });

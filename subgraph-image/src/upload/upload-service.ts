@@ -21,8 +21,16 @@ export interface UploadLimits {
   uploadDeadlineMs: number;
 }
 
+/**
+ * When to try again: a broker that went away is usually back (and reconnected to) within seconds, and
+ * a worker that missed the deadline is as likely busy as gone; a client retrying sooner adds load.
+ */
+export const PROCESSING_RETRY_AFTER_SEC = 5;
+
 const processingUnavailable = (why: string) =>
-  codedError(ErrorCode.SERVICE_UNAVAILABLE, `Image processing is unavailable (${why}); try again later`);
+  codedError(ErrorCode.SERVICE_UNAVAILABLE, `Image processing is unavailable (${why}); try again later`, {
+    retryAfter: PROCESSING_RETRY_AFTER_SEC,
+  });
 
 /**
  * The upload pipeline as the client sees it, unchanged: one mutation that answers with the finished
