@@ -3,7 +3,7 @@
  * `user.deleted` per deleted account through the outbox (Postgres transport here). The whole flow
  * with images is tested at the gateway (gateway/src/account-deletion*.test.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
 import { type Consumer, type Envelope, PostgresTransport, USER_DELETED } from '@imagehub/messaging';
 import { eventually, isUuid } from '@imagehub/service-kit';
@@ -130,6 +130,40 @@ describe('deleteAccount at the auth subgraph', () => {
       { authorization: `Bearer ${user.accessToken}`, 'x-forwarded-for': '203.0.113.7' },
     );
     expect(own.data).toEqual({ deleteAccount: true });
+  });
+
+  it("forgets the account's throttle counters (its email's streaks, locks and familiar addresses), not others'", async () => {
+    const auth = await service({ TRUST_PROXY: 'loopback' });
+    const [user, other] = [await auth.registerUser(), await auth.registerUser()];
+    const from = fakeIp();
+    for (const someone of [user, other]) {
+      // A wrong password (a failure streak) and a right one (a familiar address), from one address.
+      await auth.graphql(LOGIN, { email: someone.email, password: 'not it' }, { 'x-forwarded-for': from });
+      const login = await auth.graphql(
+        LOGIN,
+        { email: someone.email, password: someone.password },
+        { 'x-forwarded-for': from },
+      );
+      expect(codeOf(login)).toBe('OK');
+    }
+    // Emails are hashed in the keys: a deleted account's rows would tie its email to its addresses.
+    const counters = (email: string) =>
+      auth
+        .db('auth.rate_limits')
+        .whereLike('key', `%${createHash('sha256').update(email).digest('base64url')}%`)
+        .pluck('key');
+    expect((await counters(user.email)).some((key) => key.includes(`login-familiar`))).toBe(true);
+    const othersBefore = await counters(other.email);
+    expect(othersBefore.length).toBeGreaterThan(0);
+
+    const deleted = await auth.graphql(
+      DELETE,
+      { password: user.password },
+      { authorization: `Bearer ${user.accessToken}`, 'x-forwarded-for': from },
+    );
+    expect(deleted.data).toEqual({ deleteAccount: true });
+    expect(await counters(user.email)).toEqual([]);
+    expect((await counters(other.email)).sort()).toEqual(othersBefore.sort());
   });
 
   it('refuses an overlong password before any work, like login', async () => {

@@ -268,6 +268,7 @@ export class AuthService {
       await addToOutbox(trx, outbox.table, [
         { destination: { event: true }, message: userDeletedEvent(userId) },
       ]);
+      await this.deps.throttle.forgetAccount(user.email, trx);
       return revoked;
     });
     outbox.wake();

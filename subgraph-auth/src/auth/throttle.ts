@@ -224,6 +224,26 @@ export class Throttle {
     );
   }
 
+  /**
+   * Deletes every counter keyed by `email` (its failure streaks and locks from any address, the
+   * addresses it was familiar from, its login counts), in `trx`: an account deleted for good leaves
+   * no record here tying its email (hashed, but a guessable address hashes the same) to where it
+   * signed in from, and an account registered later with that email starts with none. The counters
+   * of addresses alone stay: they are about the address, not the account. A pattern match, so a
+   * scan of the table; it is small (counters expire) and this runs once per deleted account.
+   */
+  async forgetAccount(email: string, trx: Knex.Transaction): Promise<void> {
+    const account = emailKey(email);
+    const likeLiteral = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+    const patterns = [
+      ...[this.pairFailures, this.pairLock, this.familiar].map((l) => `${likeLiteral(l.getKey(account))}:%`),
+      ...[this.emailFailures, this.accountLogins].map((l) => likeLiteral(l.getKey(account))),
+    ];
+    await trx(`${COUNTERS_SCHEMA}.${COUNTERS_TABLE}`)
+      .whereRaw('key like any(?::text[])', [patterns])
+      .delete();
+  }
+
   /** For an attempt that never got to compare a password (the server was too busy). */
   async refundLogin(email: string, ip: string, charge: LoginCharge): Promise<void> {
     const account = emailKey(email);
