@@ -162,7 +162,9 @@ it('takes a person from a new account through uploads, the gallery, a photo and 
   await drop(page, [
     { name: 'panorama.png', base64: noisePngOfSize(MAX_UPLOAD_BYTES - 20_000).toString('base64') },
   ]);
-  await expect(outcome('panorama.png')).resolves.toMatch(/^Your storage is full \(.+ of 391 KB used\)/);
+  await expect(outcome('panorama.png')).resolves.toMatch(
+    /^Not enough storage left for this photo \(.+ of 391 KB used\)\. Delete some photos to make room\.$/,
+  );
   await page.getByRole('button', { name: 'Clear' }).click();
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot('gallery-dark');

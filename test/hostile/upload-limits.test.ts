@@ -236,6 +236,11 @@ describe('quotas', () => {
     expect(refusal && codesOf(refusal)).toEqual(['QUOTA_EXCEEDED']);
     const extensions = refusal!.errors?.[0]?.extensions ?? {};
     expect(extensions.limitBytes).toBe(QUOTA_BYTES);
+    // Not used up, only without room for this image: the words say that ("used up" contradicted the figures).
+    expect(extensions.usedBytes).toBeLessThan(QUOTA_BYTES);
+    expect(refusal!.errors?.[0]?.message).toMatch(
+      /^The image does not fit in what is left of your storage quota of \d+ bytes \(\d+ bytes used\)/,
+    );
     const usage = await sys.gql<{ me: { usage: { imageCount: number; usedBytes: number } } }>(
       USAGE,
       {},

@@ -25,7 +25,15 @@ it('names the problem and what to do for each upload error code', () => {
       usedBytes: 99 * 1024 * 1024,
       limitBytes: 100 * 1024 * 1024,
     }),
-  ).toBe('Your storage is full (99 MB of 100 MB used). Delete some photos to make room.');
+  ).toBe('Not enough storage left for this photo (99 MB of 100 MB used). Delete some photos to make room.');
+  expect(
+    uploadMessage({
+      code: 'QUOTA_EXCEEDED',
+      message: 'quota',
+      usedBytes: 100 * 1024 * 1024,
+      limitBytes: 100 * 1024 * 1024,
+    }),
+  ).toBe('Your storage is full (100 MB of 100 MB used). Delete some photos to make room.');
   expect(uploadMessage({ code: 'QUOTA_EXCEEDED', message: 'quota' })).toBe(
     'Your storage is full. Delete some photos to make room.',
   );

@@ -16,9 +16,10 @@ export function uploadMessage(error: ApiError): string {
         ? 'Not a supported image (JPEG, PNG, WebP, GIF or AVIF).'
         : sentence(error.message);
     case 'QUOTA_EXCEEDED':
-      return error.usedBytes !== undefined && error.limitBytes !== undefined
-        ? `Your storage is full (${formatBytes(error.usedBytes)} of ${formatBytes(error.limitBytes)} used). Delete some photos to make room.`
-        : 'Your storage is full. Delete some photos to make room.';
+      if (error.usedBytes === undefined || error.limitBytes === undefined)
+        return 'Your storage is full. Delete some photos to make room.';
+      // Full, or not full but without room for this photo: the figures alone would contradict "full".
+      return `${error.usedBytes >= error.limitBytes ? 'Your storage is full' : 'Not enough storage left for this photo'} (${formatBytes(error.usedBytes)} of ${formatBytes(error.limitBytes)} used). Delete some photos to make room.`;
     case 'TOO_MANY_REQUESTS':
       return `Too many uploads at once. Try again in ${retryText(error.retryAfter)}.`;
     default:

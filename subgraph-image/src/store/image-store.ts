@@ -30,7 +30,7 @@ export class QuotaExceededError extends Error {
     readonly limitBytes: number,
     readonly usedBytes: number,
   ) {
-    super(`The storage quota of ${limitBytes} bytes is used up (${usedBytes} bytes used)`);
+    super(`The image does not fit in the storage quota of ${limitBytes} bytes (${usedBytes} bytes used)`);
   }
 }
 

@@ -15,10 +15,13 @@ export const fileTooLarge = (maxBytes: number) =>
     http: { status: 413 },
   });
 
+/** Used up, or not enough of it left for this image: the words say which, the figures are the same. */
 export const quotaExceeded = (limitBytes: number, usedBytes: number) =>
   codedError(
     ErrorCode.QUOTA_EXCEEDED,
-    `Your storage quota of ${limitBytes} bytes is used up (${usedBytes} bytes used); delete images to make room`,
+    usedBytes >= limitBytes
+      ? `Your storage quota of ${limitBytes} bytes is used up (${usedBytes} bytes used); delete images to make room`
+      : `The image does not fit in what is left of your storage quota of ${limitBytes} bytes (${usedBytes} bytes used); delete images to make room`,
     { limitBytes, usedBytes },
   );
 
