@@ -263,7 +263,13 @@ export class SessionStore {
     db: Knex | Knex.Transaction,
   ): Promise<OpenedSession | undefined> {
     if (!isUuid(sessionId)) return undefined;
-    await db('auth.refresh_tokens').select('token_hash').where('session_id', sessionId).forUpdate();
+    // The current token first: a rotation locks it before the used ones it prunes, so locking in
+    // the same order makes the two wait for each other instead of deadlocking.
+    await db('auth.refresh_tokens')
+      .select('token_hash')
+      .where('session_id', sessionId)
+      .orderByRaw('used_at desc nulls first')
+      .forUpdate();
     const issued = this.issueToken('renewed');
     const [renewed] = await runWith<{ session_id: string }>(
       db,
