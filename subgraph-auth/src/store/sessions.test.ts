@@ -197,6 +197,8 @@ describe('SessionStore.rotate', () => {
     const oldestKept = ROTATIONS - USED_REFRESH_TOKENS_KEPT;
     expect(await sessions.rotate(tokens[oldestKept - 1]!)).toEqual({ outcome: 'invalid' });
     expect(await sessions.rotate(tokens[0]!)).toEqual({ outcome: 'invalid' });
+    // Nor does logging out with one end the session (logout answers true all the same).
+    await sessions.revokeByToken(tokens[0]!);
     expect(await liveIds(userId)).toEqual([sessionId]);
     expect(await sessions.listRevoked()).not.toContain(sessionId);
     expect(await sessions.rotate(tokens[oldestKept]!)).toMatchObject({ outcome: 'reused', sessionId });

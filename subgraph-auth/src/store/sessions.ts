@@ -294,7 +294,10 @@ export class SessionStore {
     return renewed ? { sessionId: renewed.session_id, refreshToken: issued.token } : undefined;
   }
 
-  /** Revokes the session the token belongs to, whether the token is current, used or expired. */
+  /**
+   * Revokes the session the token belongs to, whether the token is current, used or expired; a used
+   * token pruned by `rotate` (beyond USED_REFRESH_TOKENS_KEPT) is unknown and revokes nothing.
+   */
   async revokeByToken(token: string): Promise<void> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return;
     await this.revokeWhere(
