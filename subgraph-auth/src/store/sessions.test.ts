@@ -2,12 +2,13 @@
  * SessionStore against the real database. `open`: one statement that writes the session, its first
  * refresh token, the revocation of the user's sessions beyond the bound and whatever rides along
  * (a login's throttle settlement), all or nothing. `rotate`: one statement that uses the token and
- * issues its successor, with exactly one winner when a token is used twice at once.
+ * issues its successor, with exactly one winner when a token is used twice at once, and keeps only
+ * the session's newest USED_REFRESH_TOKENS_KEPT used tokens.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createDb } from '@imagehub/db';
 import { testDatabaseUrl } from '@imagehub/db/test-support';
-import { SessionStore } from './sessions';
+import { SessionStore, USED_REFRESH_TOKENS_KEPT } from './sessions';
 import { UserStore } from './users';
 
 const db = createDb({ url: testDatabaseUrl(), applicationName: 'sessions-store-test', poolMax: 2 });
@@ -157,6 +158,51 @@ describe('SessionStore.rotate', () => {
     const tokens = await db('auth.refresh_tokens').where('session_id', opened.sessionId).select('expires_at');
     expect(tokens).toHaveLength(2);
     for (const token of tokens) expect(token.expires_at.getTime()).toBe(session.expires_at.getTime());
+  });
+
+  /** Opens a session and rotates it `times` times: the tokens in order, the last one current. */
+  const rotatedSession = async (times: number) => {
+    const user = await newUser();
+    const opened = await sessions.open(user.id);
+    const tokens = [opened.refreshToken];
+    for (let i = 0; i < times; i++) {
+      const rotated = await sessions.rotate(tokens[i]!);
+      if (rotated.outcome !== 'rotated') throw new Error(`rotation ${i}: ${rotated.outcome}`);
+      tokens.push(rotated.refreshToken);
+    }
+    return { userId: user.id, sessionId: opened.sessionId, tokens };
+  };
+  const ROTATIONS = 20;
+
+  it(`keeps the session's ${USED_REFRESH_TOKENS_KEPT} newest used tokens and its current one, however often it rotates`, async () => {
+    const { userId, sessionId, tokens } = await rotatedSession(ROTATIONS);
+    const rows = await db('auth.refresh_tokens')
+      .where('session_id', sessionId)
+      .select('token_hash', 'used_at');
+    expect(rows).toHaveLength(USED_REFRESH_TOKENS_KEPT + 1);
+    expect(rows.filter((row) => row.used_at === null)).toHaveLength(1);
+    const kept = tokens.slice(-(USED_REFRESH_TOKENS_KEPT + 1));
+    const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+    expect(rows.map((row) => (row.token_hash as Buffer).toString('hex')).sort()).toEqual(
+      kept.map(hash).sort(),
+    );
+    // The newest used token presented again is still reuse, and ends the session.
+    expect(await sessions.rotate(tokens[ROTATIONS - 1]!)).toMatchObject({ outcome: 'reused', sessionId });
+    expect(await liveIds(userId)).toEqual([]);
+    expect(await sessions.listRevoked()).toContain(sessionId);
+  });
+
+  it('treats a pruned used token as unknown: invalid, and the session lives on; the oldest kept one is reuse', async () => {
+    const { userId, sessionId, tokens } = await rotatedSession(ROTATIONS);
+    const oldestKept = ROTATIONS - USED_REFRESH_TOKENS_KEPT;
+    expect(await sessions.rotate(tokens[oldestKept - 1]!)).toEqual({ outcome: 'invalid' });
+    expect(await sessions.rotate(tokens[0]!)).toEqual({ outcome: 'invalid' });
+    // Nor does logging out with one end the session (logout answers true all the same).
+    await sessions.revokeByToken(tokens[0]!);
+    expect(await liveIds(userId)).toEqual([sessionId]);
+    expect(await sessions.listRevoked()).not.toContain(sessionId);
+    expect(await sessions.rotate(tokens[oldestKept]!)).toMatchObject({ outcome: 'reused', sessionId });
+    expect(await liveIds(userId)).toEqual([]);
   });
 
   it('rotates nothing for a revoked session, and an unknown token is invalid', async () => {

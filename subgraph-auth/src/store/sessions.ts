@@ -9,6 +9,17 @@ export const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** `Session.userAgent` holds at most this many characters (api-contract.graphql). */
 export const USER_AGENT_MAX_CHARS = 200;
 
+/**
+ * Used refresh tokens a session keeps, newest first, for reuse detection: presenting one of them
+ * again ends the session as reuse. Each rotation deletes the session's used tokens beyond these, so
+ * a session holds at most this many used tokens plus its current one however often it is refreshed
+ * (a valid refresh is never throttled, so without the bound a client rotating in a loop could grow
+ * the table without end). Five covers a stolen token replayed within the victim's next few
+ * refreshes, which is when reuse detection matters; an older, pruned token is simply unknown
+ * (REFRESH_TOKEN_INVALID) and ends nothing, since nothing is left to tell which session it was.
+ */
+export const USED_REFRESH_TOKENS_KEPT = 5;
+
 export type RotationResult =
   | { outcome: 'rotated'; userId: string; sessionId: string; refreshToken: string }
   /** The token had already been used: it was stolen or replayed, so its whole session is now revoked. */
@@ -155,10 +166,11 @@ export class SessionStore {
 
   /**
    * Marks the token used and issues its successor, in ONE statement (one round trip, no BEGIN and
-   * COMMIT): the token marked used, its session touched, the successor's hash stored, all or none.
+   * COMMIT): the token marked used, its session touched, its used tokens beyond
+   * USED_REFRESH_TOKENS_KEPT deleted, the successor's hash stored, all or none.
    * The conditional UPDATE is the arbiter between concurrent uses: only one of them sees
    * `used_at is null`; the other waits for the row lock, then finds the token used, which is
-   * treated as reuse below.
+   * treated as reuse below. A token pruned as too old is found neither way: it is invalid.
    */
   async rotate(token: string): Promise<RotationResult> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return { outcome: 'invalid' };
@@ -185,6 +197,19 @@ export class SessionStore {
           sql: `touched as (
            update auth.sessions s set last_used_at = now() from used where s.id = used.session_id)`,
           bindings: [],
+        },
+        {
+          // Sees the snapshot from before the statement, where the token `used` marks is not yet
+          // used: keeping the newest KEPT - 1 used ones makes KEPT with it. Disjoint from the row
+          // `used` updates (used_at is not null here), and a few rows through the session_id index.
+          sql: `forgotten as (
+           delete from auth.refresh_tokens
+            where token_hash in (
+              select t.token_hash from auth.refresh_tokens t join used on used.session_id = t.session_id
+               where t.used_at is not null
+               order by t.used_at desc, t.created_at desc, t.token_hash
+              offset ?))`,
+          bindings: [USED_REFRESH_TOKENS_KEPT - 1],
         },
         successor.part,
       ],
@@ -238,7 +263,13 @@ export class SessionStore {
     db: Knex | Knex.Transaction,
   ): Promise<OpenedSession | undefined> {
     if (!isUuid(sessionId)) return undefined;
-    await db('auth.refresh_tokens').select('token_hash').where('session_id', sessionId).forUpdate();
+    // The current token first: a rotation locks it before the used ones it prunes, so locking in
+    // the same order makes the two wait for each other instead of deadlocking.
+    await db('auth.refresh_tokens')
+      .select('token_hash')
+      .where('session_id', sessionId)
+      .orderByRaw('used_at desc nulls first')
+      .forUpdate();
     const issued = this.issueToken('renewed');
     const [renewed] = await runWith<{ session_id: string }>(
       db,
@@ -263,7 +294,10 @@ export class SessionStore {
     return renewed ? { sessionId: renewed.session_id, refreshToken: issued.token } : undefined;
   }
 
-  /** Revokes the session the token belongs to, whether the token is current, used or expired. */
+  /**
+   * Revokes the session the token belongs to, whether the token is current, used or expired; a used
+   * token pruned by `rotate` (beyond USED_REFRESH_TOKENS_KEPT) is unknown and revokes nothing.
+   */
   async revokeByToken(token: string): Promise<void> {
     if (!REFRESH_TOKEN_PATTERN.test(token)) return;
     await this.revokeWhere(
