@@ -430,6 +430,7 @@ describe('filenames', () => {
     const b = (await upload(jpeg, long)).data!.uploadImage;
     expect(Buffer.byteLength(b.filename, 'utf8')).toBeLessThanOrEqual(255);
     expect(b.filename.startsWith('éé')).toBe(true);
+    expect(b.filename.endsWith('é.jpg')).toBe(true);
   });
 });
 

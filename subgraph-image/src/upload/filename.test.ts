@@ -24,7 +24,12 @@ describe('sanitizeFilename', () => {
   it('caps at 255 bytes of UTF-8 without splitting a character', () => {
     const name = sanitizeFilename(`${'😀'.repeat(100)}.png`, 'image/png');
     expect(Buffer.byteLength(name, 'utf8')).toBeLessThanOrEqual(255);
-    expect(name).toBe('😀'.repeat(63));
+    // Cut in the stem: the extension stays (a person downloading it gets a file that opens).
+    expect(name).toBe(`${'😀'.repeat(62)}.png`);
+    expect(sanitizeFilename(`${'é'.repeat(600)}.jpeg`, 'image/jpeg')).toBe(`${'é'.repeat(125)}.jpeg`);
+    // No extension, or one too long to be one: the end of the name goes.
+    expect(sanitizeFilename('x'.repeat(300), 'image/png')).toBe('x'.repeat(255));
+    expect(sanitizeFilename(`a.${'b'.repeat(300)}`, 'image/png')).toBe(`a.${'b'.repeat(253)}`);
   });
 });
 

@@ -14,15 +14,30 @@ const EXTENSION_BY_TYPE: Record<string, string> = {
 /**
  * The client's filename reduced to something safe to store and echo: last path component only
  * (either separator), no control or direction-changing characters, trimmed, at most 255 bytes of
- * UTF-8 without splitting a character, and a fallback when nothing is left.
+ * UTF-8 without splitting a character (cut in the stem, so that the extension stays), and a
+ * fallback when nothing is left.
  */
 export function sanitizeFilename(original: string | undefined | null, contentType: string): string {
   const lastComponent = (original ?? '').split(/[/\\]/).pop() ?? '';
   let name = printableText(lastComponent);
   if (name === '.' || name === '..' || /^\.+$/.test(name)) name = '';
-  name = truncateUtf8(name, MAX_FILENAME_BYTES);
+  name = truncateKeepingExtension(name, MAX_FILENAME_BYTES);
   if (name.length > 0) return name;
   return `${FALLBACK_BASENAME}.${EXTENSION_BY_TYPE[contentType] ?? 'bin'}`;
+}
+
+/** Extensions longer than this are not worth keeping whole: the name is then cut at its end. */
+const MAX_KEPT_EXTENSION_BYTES = 16;
+
+/** `truncateUtf8`, but a name with an extension loses the end of its stem, not its extension. */
+function truncateKeepingExtension(name: string, maxBytes: number): string {
+  if (Buffer.byteLength(name, 'utf8') <= maxBytes) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 ? name.slice(dot) : '';
+  const extensionBytes = Buffer.byteLength(extension, 'utf8');
+  if (extension.length < 2 || extensionBytes > MAX_KEPT_EXTENSION_BYTES) return truncateUtf8(name, maxBytes);
+  const stem = truncateUtf8(name.slice(0, dot), maxBytes - extensionBytes);
+  return stem.length > 0 ? `${stem}${extension}` : truncateUtf8(name, maxBytes);
 }
 
 function truncateUtf8(value: string, maxBytes: number): string {
