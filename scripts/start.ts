@@ -205,10 +205,17 @@ function serviceUnit(name: ProcessName, databaseUrl: string): Unit {
           reject(new Error(`${name} exited during start-up (${signal ?? `exit code ${code}`})`)),
         ),
       );
-      return Promise.race([
-        exited,
-        waitUntilReady(PORTS[name], config.READY_TIMEOUT_MS, () => child.exitCode !== null || stopping),
-      ]);
+      const ready = waitUntilReady(
+        PORTS[name],
+        config.READY_TIMEOUT_MS,
+        () => child.exitCode !== null || stopping,
+      ).catch((error: Error) => {
+        // The one unit whose readiness is another server's: say which, rather than leave "503".
+        if (name === 'image-worker' && config.AMQP_URL)
+          throw new Error(`${error.message}; the worker is ready once it reaches the broker at AMQP_URL`);
+        throw error;
+      });
+      return Promise.race([exited, ready]);
     },
   };
 }

@@ -217,7 +217,11 @@ export async function waitUntilAnswers(
     async () => {
       if (shouldStop()) return true;
       const response = await fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
-      return response.ok;
+      if (response.ok) return true;
+      // Thrown, not false: the message at the time limit is then the latest answer ("answered 503"),
+      // not the "fetch failed" of an attempt before the process was listening.
+      const body = (await response.text()).slice(0, 200);
+      throw new Error(`answered HTTP ${response.status}${body ? ` ${body}` : ''}`);
     },
     200,
   );
