@@ -7,6 +7,8 @@ import { PostgresTransport } from './postgres-transport';
 import { transportContract } from './test-support/contract';
 import { deadLetterQueue } from './transport';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('Postgres transport', () => {
   transportContract(() => ({
     create: () =>
@@ -168,6 +170,38 @@ describe('Postgres transport', () => {
       await transport.close();
       await db('bus.messages').where({ queue }).delete();
       await db.destroy();
+    }
+  });
+
+  it('keeps a wake that comes while a consumer is still looking: it looks again instead of sleeping', async () => {
+    // The lost wake CI met: a retry's timer fired while the consumer was still reading the queue
+    // (slow, on a loaded machine), so no one was waiting, and the retry waited for the next poll.
+    const queue = `test-kept-wake-${randomBytes(4).toString('hex')}`;
+    const transport = new PostgresTransport({
+      url: testDatabaseUrl(),
+      applicationName: 'test-kept-wake',
+      pollIntervalMs: 60_000,
+    });
+    const consumer = await transport.consume({ queue, prefetch: 1, maxAttempts: 3 }, async () => {});
+    try {
+      const stop = { stopped: false };
+      // As a consumer slot does: note the wakes, look (here: nothing), then wait unless woken meanwhile.
+      const noted = transport.wakes(queue);
+      transport.wake(queue);
+      const started = Date.now();
+      await expect(transport.waitForWork(queue, stop, new Set(), true, noted)).resolves.toBe(false);
+      expect(Date.now() - started).toBeLessThan(100);
+      // Not woken since it looked: it waits (here until stopped).
+      const waiters = new Set<() => void>();
+      const waiting = transport.waitForWork(queue, stop, waiters, true, transport.wakes(queue));
+      const settled = await Promise.race([waiting.then(() => 'woke'), sleep(300).then(() => 'waiting')]);
+      expect(settled).toBe('waiting');
+      stop.stopped = true;
+      for (const wake of [...waiters]) wake();
+      await waiting;
+    } finally {
+      await consumer.stop();
+      await transport.close();
     }
   });
 

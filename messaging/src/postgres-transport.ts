@@ -56,6 +56,12 @@ export class PostgresTransport implements Transport {
   private readonly unlistenedPollIntervalMs: number;
   private readonly retryDelayMs: number;
   private readonly wakers = new Map<string, Set<() => void>>();
+  /**
+   * How often each consumed queue was woken: a slot notes it before it looks for work and waits only
+   * if it is unchanged, so a wake that comes while the slot is still looking (a notification, a
+   * retry's timer) makes it look again instead of being lost until the next (rare) poll.
+   */
+  private readonly wakeCounts = new Map<string, number>();
   private readonly loops = new Set<QueueLoop>();
   private listener?: pg.Client;
   private listening?: Promise<void>;
@@ -96,7 +102,12 @@ export class PostgresTransport implements Transport {
     if (bindings.length > 0) await this.db('bus.bindings').insert(bindings).onConflict().ignore();
     await this.listen();
     const loops = [new QueueLoop(this, options.queue, handler, options.prefetch, options.maxAttempts)];
+    this.wakeCounts.set(options.queue, this.wakeCounts.get(options.queue) ?? 0);
     if (options.onDeadLetter) {
+      this.wakeCounts.set(
+        deadLetterQueue(options.queue),
+        this.wakeCounts.get(deadLetterQueue(options.queue)) ?? 0,
+      );
       // What failed there is not retried forever either, but slowly and without a further queue.
       loops.push(new QueueLoop(this, deadLetterQueue(options.queue), options.onDeadLetter, 1, Infinity));
     }
@@ -208,15 +219,17 @@ export class PostgresTransport implements Transport {
 
   /**
    * Resolves when `queue` may have work: a notification for it, `stop`, or (when `poll`) the poll
-   * interval; resolves true when it was the poll interval.
+   * interval; resolves true when it was the poll interval. At once when the queue was woken since
+   * `sinceWakes` (its `wakes` before the caller last looked).
    */
   waitForWork(
     queue: string,
     signal: { stopped: boolean },
     stopWaiters: Set<() => void>,
     poll: boolean,
+    sinceWakes: number,
   ): Promise<boolean> {
-    if (signal.stopped) return Promise.resolve(false);
+    if (signal.stopped || this.wakes(queue) !== sinceWakes) return Promise.resolve(false);
     return new Promise((resolve) => {
       const wakers = this.wakers.get(queue) ?? new Set();
       this.wakers.set(queue, wakers);
@@ -235,7 +248,14 @@ export class PostgresTransport implements Transport {
 
   /** Wakes this process' idle consumers of `queue`, as a notification for it would. */
   wake(queue: string): void {
+    const count = this.wakeCounts.get(queue);
+    if (count !== undefined) this.wakeCounts.set(queue, count + 1);
     for (const wake of [...(this.wakers.get(queue) ?? [])]) wake();
+  }
+
+  /** How often `queue` was woken so far (see waitForWork). */
+  wakes(queue: string): number {
+    return this.wakeCounts.get(queue) ?? 0;
   }
 
   /** The poll interval for waits that start now: rare while LISTEN is up, frequent while it is down. */
@@ -358,6 +378,7 @@ class QueueLoop {
       // consumer let go, a notification lost while LISTEN was down): there may be more of it, for
       // the sleeping slots too, woken before this slot's handler runs.
       const wakeOthers = polled ? () => this.transport.wake(this.queue) : undefined;
+      const wakes = this.transport.wakes(this.queue);
       try {
         handled = await this.transport.handleOne(this.queue, this.handler, this.maxAttempts, wakeOthers);
       } catch (error) {
@@ -366,7 +387,7 @@ class QueueLoop {
       }
       polled = handled
         ? false
-        : await this.transport.waitForWork(this.queue, this.signal, this.stopWaiters, polls);
+        : await this.transport.waitForWork(this.queue, this.signal, this.stopWaiters, polls, wakes);
     }
   }
 }
